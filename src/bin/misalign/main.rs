@@ -1,0 +1,31 @@
+//! `misalign`: the command-line tool. A thin layer over the library: each subcommand lives in
+//! its own module with its options (`Args`) and a `run` function.
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "misalign",
+    version,
+    about = "Detect tilt-series misalignment in cryo-ET tomograms from their gold fiducials"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result: Result<(), misalign::host::Error> = match cli.command {};
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("misalign: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

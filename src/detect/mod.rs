@@ -1,0 +1,1 @@
+//! Slice kernels of the fiducial-bead detector (no_std, no heap).

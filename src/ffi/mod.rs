@@ -1,0 +1,1 @@
+//! The C ABI (`misalign_*`), see include/misalign.h.

@@ -1,0 +1,1 @@
+//! Bead coordinate files: Xmipp .xmd, RELION .star, CSV and IMOD point text.

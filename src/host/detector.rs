@@ -1,0 +1,1 @@
+//! The streaming, multi-threaded fiducial detector driver (spec/fiducial-detector.md).

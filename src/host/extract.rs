@@ -1,0 +1,1 @@
+//! Bead-scaled 32³ cube extraction (spec/subtomo-extraction.md).

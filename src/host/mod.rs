@@ -1,0 +1,15 @@
+//! The std layer: files, threads and whole-tomogram pipelines on top of the no_std core.
+//!
+//! Data flows one way: tomogram ([`mrc`]) → bead coordinates ([`detector`] or [`coords`]) →
+//! 32³ cubes ([`extract`]) → scores ([`crate::net`]) → verdict ([`crate::decide`]).
+pub mod coords;
+pub mod detector;
+pub mod error;
+pub mod extract;
+pub mod fsutil;
+pub mod mrc;
+pub mod sim;
+pub mod volume;
+
+pub use error::{Error, Result};
+pub use volume::{SliceSource, Volume};

@@ -1,0 +1,1 @@
+//! Tilt-series and tomogram simulator: phantom, projection, misalignment, weighted back-projection.

@@ -1,0 +1,1 @@
+//! The fused conv → ReLU → pool → batch-norm blocks, dense head and sigmoid.

@@ -1,0 +1,1 @@
+//! Weight files: parsing, validation and (with `std`) encoding.

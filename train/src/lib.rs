@@ -1,0 +1,1 @@
+//! Trainer for the misalign networks.
