@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod infer;
+
 #[derive(Parser)]
 #[command(
     name = "misalign",
@@ -16,11 +18,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Score a stack of 32³ cubes with one network (CSV `index,score`).
+    Infer(infer::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: Result<(), misalign::host::Error> = match cli.command {};
+    let result: Result<(), misalign::host::Error> = match cli.command {
+        Command::Infer(a) => infer::run(a),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
