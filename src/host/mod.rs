@@ -13,4 +13,4 @@ pub mod sim;
 pub mod volume;
 
 pub use error::{Error, Result};
-pub use volume::{SliceSource, Volume};
+pub use volume::{SliceSource, Volume, VolumeView};

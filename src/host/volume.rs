@@ -109,6 +109,59 @@ impl SliceSource for Volume {
     }
 }
 
+/// A volume borrowed from someone else's memory (a C++ host's `MultidimArray<float>`, an
+/// ndarray, a memory map): same layout as [`Volume`], no copy.
+#[derive(Clone, Copy, Debug)]
+pub struct VolumeView<'a> {
+    dims: [usize; 3],
+    voxel_size: [f32; 3],
+    data: &'a [f32],
+}
+
+impl<'a> VolumeView<'a> {
+    /// Checks that `data` holds exactly `nx * ny * nz` values (x fastest).
+    pub fn new(dims: [usize; 3], voxel_size: [f32; 3], data: &'a [f32]) -> Result<Self> {
+        let len = voxel_count(dims)?;
+        if data.len() != len {
+            return Err(Error::Invalid(format!(
+                "volume of {}×{}×{} needs {len} values, got {}",
+                dims[0],
+                dims[1],
+                dims[2],
+                data.len()
+            )));
+        }
+        Ok(VolumeView {
+            dims,
+            voxel_size,
+            data,
+        })
+    }
+}
+
+impl SliceSource for VolumeView<'_> {
+    fn dims(&self) -> [usize; 3] {
+        self.dims
+    }
+
+    fn voxel_size(&self) -> [f32; 3] {
+        self.voxel_size
+    }
+
+    fn read_slice(&self, z: usize, out: &mut [f32]) -> Result<()> {
+        let n = self.dims[0] * self.dims[1];
+        if z >= self.dims[2] || out.len() != n {
+            return Err(Error::Invalid(format!(
+                "slice {z} / buffer of {} does not fit a {:?} volume",
+                out.len(),
+                self.dims
+            )));
+        }
+        out.copy_from_slice(&self.data[z * n..(z + 1) * n]);
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +182,10 @@ mod tests {
         assert_eq!(s, vec![12.0, 13.0, 14.0, 15.0, 16.0, 17.0]);
         assert_eq!(v.get(1, 2, 3), 23.0);
         assert!(v.read_slice(4, &mut s).is_err());
+        let view = VolumeView::new([2, 3, 4], [1.0; 3], &v.data).unwrap();
+        let mut t = vec![0.0; 6];
+        view.read_slice(2, &mut t).unwrap();
+        assert_eq!(s, t);
+        assert!(VolumeView::new([2, 3, 5], [1.0; 3], &v.data).is_err());
     }
 }
