@@ -331,7 +331,7 @@ fn imod_points_and_xyz() {
     let x = dir.join("fid.xyz");
     std::fs::write(
         &x,
-        "   1   100.50   200.50   -5.25    1    1\n   2    10.5    20.5     7.0    1    2\n",
+        " 3-D point coordinates, pix:   1.230\n   1   100.50   200.50   -5.25    1    1\n   2    10.5    20.5     7.0    1    2\n",
     )
     .unwrap();
     assert_eq!(
