@@ -275,6 +275,14 @@ fn star_pixels_centred_angst_blocks_and_tomo_names() {
         read_coordinates(&m, &pick).unwrap(),
         vec![[1.0, 2.0, 3.0], [7.0, 8.0, 9.0]]
     );
+    let absent = CoordContext {
+        tomo_name: Some("C".into()),
+        ..Default::default()
+    };
+    assert!(
+        read_coordinates(&m, &absent).is_err(),
+        "an unknown tomogram is an error, not an empty list"
+    );
     // Pixel writer round-trips exactly.
     let w = dir.join("px.star");
     let odd = [[0.1, 1e-7, 12345.678901234], [-3.0, 0.0, 7.5]];
