@@ -2,6 +2,7 @@
 """Peer check of misalign's MRC reader/writer against the `mrcfile` package.
 
 Usage: mrc_peer.py MISALIGN_BIN MRC_COPY_BIN WORKDIR
+       mrc_peer.py --make-fixtures tests/fixtures/mrc   (regenerates the Rust test fixtures)
 
 1. mrcfile writes files in every mode (plus big-endian, extended-header and non-cubic
    voxel-size variants); `misalign info --json` must report the same dims, voxel size and
@@ -19,6 +20,44 @@ from pathlib import Path
 
 import mrcfile
 import numpy as np
+
+
+
+def make_fixtures(folder):
+    """Writes the small files of tests/fixtures/mrc/ (value = 100·z + 10·y + x on 4×3×2)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    nz, ny, nx = 2, 3, 4
+    z, y, x = np.meshgrid(np.arange(nz), np.arange(ny), np.arange(nx), indexing="ij")
+    v = 100 * z + 10 * y + x
+    vs = (1.5, 2.5, 3.5)
+
+    def w(name, data, big=False, ext=None):
+        with mrcfile.new(folder / name, overwrite=True) as m:
+            m.set_data(data.astype(data.dtype.newbyteorder(">")) if big else data)
+            m.voxel_size = vs
+            if ext is not None:
+                m.header.exttyp = b"FEI1"
+                m.set_extended_header(ext)
+            m.update_header_stats()
+
+    w("int8_le.mrc", v.astype(np.int8))
+    w("int16_be.mrc", (v - 60).astype(np.int16), big=True)
+    w("float32_be.mrc", (v * 0.25).astype(np.float32), big=True)
+    w("uint16_ext.mrc", v.astype(np.uint16), ext=np.arange(128, dtype=np.uint8))
+    w("float16_le.mrc", (v * 0.5).astype(np.float16))
+    # Columns along Z, rows along X, sections along Y: MAPC/MAPR/MAPS = 3, 1, 2.
+    with mrcfile.new(folder / "float32_mapc312.mrc", overwrite=True) as m:
+        m.set_data(np.transpose(v, (1, 2, 0)).astype(np.float32))
+        m.header.mapc, m.header.mapr, m.header.maps = 3, 1, 2
+        m.header.mx, m.header.my, m.header.mz = nx, ny, nz
+        m.header.cella = (nx * vs[0], ny * vs[1], nz * vs[2])
+        m.update_header_stats()
+
+
+if len(sys.argv) == 3 and sys.argv[1] == "--make-fixtures":
+    make_fixtures(sys.argv[2])
+    sys.exit(0)
 
 misalign, mrc_copy, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
 work.mkdir(parents=True, exist_ok=True)
