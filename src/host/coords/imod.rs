@@ -16,6 +16,7 @@ pub enum ImodLayout {
     /// three numbers are the coordinates.
     Points,
     /// tiltalign `.xyz`: `point x y z [object contour …]`: columns 2–4 are the coordinates.
+    /// Lines not starting with an integer point number (the text header) are skipped.
     Xyz,
 }
 
@@ -28,6 +29,12 @@ pub fn read_imod(path: &Path, layout: ImodLayout) -> Result<Vec<[f64; 3]>> {
     for (ln, line) in text.lines().enumerate() {
         let t = line.trim();
         if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        // tiltalign starts its .xyz file with text lines (e.g. one holding "pix: <size>"); a
+        // data line starts with an integer point number.
+        let first = t.split_whitespace().next().unwrap_or("");
+        if layout == ImodLayout::Xyz && first.parse::<u64>().is_err() {
             continue;
         }
         let nums: Vec<f64> = t

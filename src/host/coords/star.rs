@@ -181,11 +181,15 @@ pub fn read_star(path: &Path, ctx: &CoordContext) -> Result<Vec<[f64; 3]>> {
             )))
         }
         (1, _) => candidates[0],
-        (_, Some(t)) => candidates
+        (n, Some(t)) => candidates
             .iter()
             .find(|b| &b.name == t)
             .copied()
-            .unwrap_or(candidates[0]),
+            .ok_or_else(|| {
+                Error::Invalid(format!(
+                    "{name}: {n} data blocks hold coordinates and none is named data_{t}"
+                ))
+            })?,
         (n, None) => {
             return Err(Error::Invalid(format!(
                 "{name}: {n} data blocks hold coordinates; choose one by tomogram name"
@@ -244,6 +248,13 @@ pub fn read_star(path: &Path, ctx: &CoordContext) -> Result<Vec<[f64; 3]>> {
             };
         }
         out.push(p);
+    }
+    if let (Some(_), Some(t), true) = (tomo_col, &ctx.tomo_name, out.is_empty()) {
+        if !block.rows.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{name}: no row has _rlnTomoName {t}"
+            )));
+        }
     }
     Ok(out)
 }

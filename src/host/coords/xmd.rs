@@ -271,6 +271,9 @@ pub fn xmd_text(md: &MetaData) -> Result<String> {
     for &i in &order {
         s.push_str(&format!(" _{}\n", canonical(&md.labels[i])));
     }
+    if md.labels.is_empty() {
+        return Ok(s);
+    }
     for (r, row) in md.rows.iter().enumerate() {
         if row.len() != md.labels.len() {
             return Err(Error::Invalid(format!(
