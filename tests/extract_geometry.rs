@@ -303,3 +303,25 @@ fn constant_volume_gives_no_nan_and_threads_do_not_change_results() {
     };
     assert_eq!(extract(&blob, &c, &p3).unwrap(), one);
 }
+
+#[test]
+fn v1_skip_rule_and_truncated_coordinates() {
+    // s_tomo 5.4, 100 Å bead: B_e = 37, h = 18; keep iff c − h ≥ 0 and c + h ≤ N (spec §3.3).
+    let v = Volume::zeros([60, 60, 60], [5.4; 3]).unwrap();
+    let p = ExtractParams {
+        box_rule: BoxRule::XmippV1,
+        ..raw(100.0, 5.4)
+    };
+    let coords = [
+        [18.0, 30.0, 30.0],
+        [17.9, 30.0, 30.0], // truncates to 17: skipped
+        [42.0, 30.0, 30.0],
+        [30.0, 43.0, 30.0], // 43 + 18 > 60: skipped
+        [30.0, 30.0, 42.99],
+    ];
+    let e = extract(&v, &coords, &p).unwrap();
+    assert_eq!(e.box_edge, 37);
+    assert_eq!(e.skipped, vec![1, 3]);
+    let kept: Vec<usize> = e.beads.iter().map(|b| b.input_index).collect();
+    assert_eq!(kept, vec![0, 2, 4]);
+}
