@@ -282,3 +282,14 @@ fn mismatched_pictures_are_rejected_before_writing() {
     assert!(write_report_dir(&dir, &r, Some(&bad_cubes)).is_err());
     assert!(!dir.exists());
 }
+
+#[test]
+fn central_slice_is_the_middle_one() {
+    use misalign::host::report::read_central_slice;
+    use misalign::host::Volume;
+    let data: Vec<f32> = (0..4 * 3 * 5).map(|i| i as f32).collect();
+    let v = Volume::from_data([4, 3, 5], [1.0; 3], data).unwrap();
+    let (s, dims, z) = read_central_slice(&v).unwrap();
+    assert_eq!((dims, z), ([4, 3], 2));
+    assert_eq!(s, v.slice(2));
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use crate::decide::{Criterion, Decision};
 use crate::host::fsutil::write_atomic;
-use crate::host::{Error, Result};
+use crate::host::{Error, Result, SliceSource};
 use crate::net::topology::CUBE_LEN;
 
 pub use image::encode_png_gray;
@@ -103,6 +103,17 @@ pub fn write_report_dir(dir: &Path, r: &TomogramReport, pics: Option<&Pictures>)
     write_atomic(&dir.join(BEADS_STAR), table::beads_star(r).as_bytes())?;
     write_atomic(&dir.join(REPORT_HTML), html::page(r, pics)?.as_bytes())?;
     write_atomic(&json_path, json::report_json(r).as_bytes())
+}
+
+/// Reads the central XY slice (z = nz / 2) of a tomogram for [`Pictures::central_slice`].
+/// Returns the slice, `[nx, ny]` and z.
+pub fn read_central_slice(src: &dyn SliceSource) -> Result<(Vec<f32>, [usize; 2], usize)> {
+    let [nx, ny, nz] = src.dims();
+    crate::host::volume::voxel_count([nx, ny, nz])?;
+    let z = nz / 2;
+    let mut slice = vec![0.0f32; nx * ny];
+    src.read_slice(z, &mut slice)?;
+    Ok((slice, [nx, ny], z))
 }
 
 /// Checks that the pictures match the report before anything is written.
