@@ -293,3 +293,18 @@ fn central_slice_is_the_middle_one() {
     assert_eq!((dims, z), ([4, 3], 2));
     assert_eq!(s, v.slice(2));
 }
+
+#[test]
+fn json_numbers_are_short_and_nan_is_null() {
+    let mut r = report(&[0.9, 0.7], Some(&[0.8, 0.6]), Some(0.45));
+    r.beads[1].strong = f32::NAN;
+    let dir = temp_dir("nan");
+    write_report_dir(&dir, &r, None).unwrap();
+    let text = fs::read_to_string(dir.join("report.json")).unwrap();
+    let j: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(j["beads"][0]["strong"].as_f64(), Some(0.9));
+    assert!(j["beads"][1]["strong"].is_null());
+    assert_eq!(j["sampling_a"].as_f64(), Some(13.7));
+    assert!(!text.contains("0.8999999"));
+    fs::remove_dir_all(&dir).unwrap();
+}

@@ -107,7 +107,8 @@ pub fn bead_map(
     beads: &[MapBead],
 ) -> String {
     let [nx, ny] = dims;
-    let display_w = nx.min(900);
+    // Readable whatever the tomogram size: 400 to 900 CSS pixels wide.
+    let display_w = nx.clamp(400, 900);
     let display_h = (ny as f64 * display_w as f64 / nx as f64).round() as usize;
     let stroke = (nx.max(ny) as f64 / 300.0).max(1.0);
     let r = radius.max(nx.max(ny) as f64 / 150.0);
