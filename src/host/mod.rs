@@ -9,6 +9,7 @@ pub mod extract;
 pub mod fsutil;
 pub mod infer;
 pub mod mrc;
+pub mod report;
 pub mod sim;
 pub mod volume;
 
