@@ -18,7 +18,8 @@ use crate::host::{Error, Result, SliceSource};
 use crate::net::topology::{CUBE_LEN, EDGE};
 
 pub use normalize::{
-    in_xmipp_background, normalize_per_cube, normalize_xmipp, xmipp_background_mask, XMIPP_MASK_LEN,
+    in_xmipp_background, normalize_per_cube, normalize_xmipp, standardize_together,
+    xmipp_background_mask, XMIPP_MASK_LEN,
 };
 use plan::BeadPlan;
 pub use plan::MAX_BOX_EDGE;

@@ -63,8 +63,19 @@ fn standardize(values: &mut [f32], mean: f64, sd: f64) {
 /// Mean 0 and population standard deviation 1 over the whole cube (the paper's normalisation and
 /// the input contract of our own weights). Works on any length; a constant input becomes zeros.
 pub fn normalize_per_cube(cube: &mut [f32]) {
-    let (m, s) = mean_sd(cube.iter());
-    standardize(cube, m, s);
+    // A network cube goes through the core's normalisation, so extraction and `infer` agree
+    // bit for bit; other lengths (tests, pictures) use the same statistics here.
+    match <&mut [f32; CUBE_LEN]>::try_from(cube) {
+        Ok(c) => crate::net::forward::normalize_cube(c),
+        Err(other) => standardize_together(other),
+    }
+}
+
+/// Standardises all `values` together: mean 0, population SD 1 over all of them (the second
+/// step of the Xmipp pipeline, and what `xmipp_deep_misalignment_detection` does to its input).
+pub fn standardize_together(values: &mut [f32]) {
+    let (m, s) = mean_sd(values.iter());
+    standardize(values, m, s);
 }
 
 /// The original pipeline's two-step normalisation, for imported Xmipp models:
@@ -82,8 +93,7 @@ pub fn normalize_xmipp(cubes: &mut [f32]) {
         let (m, s) = mean_sd(bg);
         standardize(cube, m, s);
     }
-    let (m, s) = mean_sd(cubes.iter());
-    standardize(cubes, m, s);
+    standardize_together(cubes);
 }
 
 #[cfg(test)]
