@@ -65,9 +65,10 @@ fn standardize(values: &mut [f32], mean: f64, sd: f64) {
 pub fn normalize_per_cube(cube: &mut [f32]) {
     // A network cube goes through the core's normalisation, so extraction and `infer` agree
     // bit for bit; other lengths (tests, pictures) use the same statistics here.
-    match <&mut [f32; CUBE_LEN]>::try_from(cube) {
-        Ok(c) => crate::net::forward::normalize_cube(c),
-        Err(other) => standardize_together(other),
+    if let Ok(c) = <&mut [f32; CUBE_LEN]>::try_from(&mut *cube) {
+        crate::net::forward::normalize_cube(c);
+    } else {
+        standardize_together(cube);
     }
 }
 
