@@ -172,8 +172,8 @@ fn forward_pass_matches_naive_f64_reference() {
         let bytes = encode(&params, eps).unwrap();
         let wf = WeightFile::parse(&bytes).unwrap();
         assert_eq!(wf.param_count(), PARAM_COUNT);
-        for k in 0..PARAM_COUNT {
-            assert_eq!(wf.value(k), Some(params[k]), "f16-exact value {k} changed");
+        for (k, &v) in params.iter().enumerate() {
+            assert_eq!(wf.value(k), Some(v), "f16-exact value {k} changed");
         }
         let net = Prepared::boxed(&wf);
         for c in 0..2 {
