@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod info;
+mod peak;
 
 #[derive(Parser)]
 #[command(
@@ -21,12 +22,15 @@ struct Cli {
 enum Command {
     /// Header summary and data statistics of MRC files.
     Info(info::Args),
+    /// Find the gold fiducial beads of a tomogram (Xmipp's image_peak_high_contrast).
+    Peak(peak::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), misalign::host::Error> = match cli.command {
         Command::Info(a) => info::run(a),
+        Command::Peak(a) => peak::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
