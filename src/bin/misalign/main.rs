@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod infer;
 mod info;
+mod peak;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +25,8 @@ enum Command {
     Infer(infer::Args),
     /// Header summary and data statistics of MRC files.
     Info(info::Args),
+    /// Find the gold fiducial beads of a tomogram (Xmipp's image_peak_high_contrast).
+    Peak(peak::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
     let result: Result<(), misalign::host::Error> = match cli.command {
         Command::Infer(a) => infer::run(a),
         Command::Info(a) => info::run(a),
+        Command::Peak(a) => peak::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
