@@ -186,3 +186,43 @@ fn region_timing() {
         t.elapsed().as_secs_f64() * 1e3 / n as f64
     );
 }
+
+/// Cost split (run with --ignored --nocapture): empty phantom vs default background.
+#[test]
+#[ignore]
+fn region_timing_split() {
+    for (name, ph) in [
+        ("empty", PhantomParams::empty()),
+        ("default", PhantomParams::default()),
+    ] {
+        let p = RegionParams {
+            phantom: ph,
+            ..Default::default()
+        };
+        let n = 10;
+        let c0 = cpu_s();
+        let t = std::time::Instant::now();
+        for s in 0..n {
+            simulate_region(&RegionParams {
+                seed: s,
+                ..p.clone()
+            })
+            .unwrap();
+        }
+        eprintln!(
+            "{name}: {:.1} ms wall, {:.1} ms CPU",
+            t.elapsed().as_secs_f64() * 1e3 / n as f64,
+            (cpu_s() - c0) * 1e3 / n as f64
+        );
+    }
+}
+
+/// CPU seconds of this process so far (utime + stime from /proc; 0 where unavailable), so
+/// timings mean something on a loaded machine.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
