@@ -1,6 +1,9 @@
 //! Pictures of each artifact for a human to look at (run with --ignored; writes to
 //! $MISALIGN_PNG_DIR or the temp dir). Not a pass/fail test.
-use misalign::host::sim::{pictures::write_slices, simulate_region, Misalignment, RegionParams};
+use misalign::host::sim::{
+    pictures::{darkest_near, write_slices},
+    simulate_region, Misalignment, RegionParams,
+};
 
 #[test]
 #[ignore]
@@ -56,7 +59,14 @@ fn artifact_pictures() {
             }
             let (v, t) = simulate_region(&p).unwrap();
             let stem = format!("{}{name}", if clean { "clean_" } else { "" });
-            write_slices(&v, t.beads[0].centre, &dir, &stem, 3).unwrap();
+            write_slices(
+                &v,
+                darkest_near(&v, t.beads[0].centre, 30.0),
+                &dir,
+                &stem,
+                3,
+            )
+            .unwrap();
         }
     }
     eprintln!("pictures in {}", dir.display());

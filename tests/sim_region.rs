@@ -226,3 +226,79 @@ fn cpu_s() -> f64 {
     let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (tick(11) + tick(12)) / 100.0
 }
+
+/// Per-stage CPU cost of a 64³ region (run with --ignored --nocapture).
+#[test]
+#[ignore]
+fn region_stage_costs() {
+    use misalign::host::sim::filter::{Filterer, ViewSpec};
+    use misalign::host::sim::phantom::{self, Aabb, Slab};
+    use misalign::host::sim::project::ImageGeom;
+    use misalign::host::sim::rng::Rng;
+    use misalign::host::sim::wbp::{backproject, Grid};
+    use misalign::host::sim::Acquisition;
+    let acq = Acquisition::default();
+    let s = 6.25f32;
+    let grid = Grid {
+        dims: [64; 3],
+        sampling: s,
+        origin: [-200.0; 3],
+    };
+    let ph = PhantomParams::default();
+    let slab = Slab::new(&ph);
+    let mut objs = vec![phantom::bead([0.0; 3], 100.0, &ph)];
+    let bx = Aabb {
+        lo: [-4600.0, -1000.0, 0.0],
+        hi: [4600.0, 1000.0, 0.0],
+    };
+    phantom::background(&ph, &slab, &bx, &mut Rng::new(1, 1), &mut objs);
+    eprintln!("{} objects", objs.len());
+    let angles = acq.angles_deg().unwrap();
+    let mut f = Filterer::new();
+    for (name, o) in [("bead only", &objs[..1]), ("background", &objs[..])] {
+        let c0 = cpu_s();
+        let imgs: Vec<_> = angles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let geom = ImageGeom {
+                    theta: a.to_radians(),
+                    rot: 0.0,
+                    shift: [0.0; 2],
+                };
+                let spec = ViewSpec {
+                    geom,
+                    dose_px: 100.0,
+                    seed: 1,
+                    stream: i as u64,
+                };
+                f.image(
+                    o,
+                    &spec,
+                    &acq,
+                    angles.len(),
+                    s,
+                    grid.u_span(geom.theta),
+                    (grid.origin[1], 64),
+                    3,
+                )
+            })
+            .collect();
+        let c1 = cpu_s();
+        let views: Vec<_> = angles
+            .iter()
+            .map(|a| a.to_radians())
+            .zip(imgs.iter())
+            .collect();
+        let mut out = vec![0.0f32; 64 * 64 * 64];
+        for _ in 0..10 {
+            backproject(&grid, &views, 0, &mut out);
+        }
+        let c2 = cpu_s();
+        eprintln!(
+            "{name}: images {:.1} ms, backprojection {:.1} ms",
+            (c1 - c0) * 1e3,
+            (c2 - c1) * 1e2
+        );
+    }
+}

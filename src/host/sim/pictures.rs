@@ -65,3 +65,43 @@ pub fn write_slices(
     }
     Ok(out)
 }
+
+/// The darkest point of the 3×3×3 box-averaged volume within `radius` voxels of `guess`
+/// (where a misaligned bead actually ended up), as voxel coordinates.
+pub fn darkest_near(v: &Volume, guess: [f64; 3], radius: f64) -> [f64; 3] {
+    let [nx, ny, nz] = v.dims;
+    let mut best = (f32::INFINITY, guess);
+    let lo = |a: usize, n: usize| {
+        ((guess[a] - radius).floor().max(1.0) as usize).min(n.saturating_sub(2))
+    };
+    let hi = |a: usize, n: usize| {
+        ((guess[a] + radius).ceil().max(0.0) as usize).min(n.saturating_sub(2))
+    };
+    if nx < 3 || ny < 3 || nz < 3 {
+        return guess;
+    }
+    for z in lo(2, nz)..=hi(2, nz) {
+        for y in lo(1, ny)..=hi(1, ny) {
+            for x in lo(0, nx)..=hi(0, nx) {
+                let d2 = (x as f64 - guess[0]).powi(2)
+                    + (y as f64 - guess[1]).powi(2)
+                    + (z as f64 - guess[2]).powi(2);
+                if d2 > radius * radius {
+                    continue;
+                }
+                let mut s = 0.0;
+                for dz in 0..3 {
+                    for dy in 0..3 {
+                        for dx in 0..3 {
+                            s += v.get(x + dx - 1, y + dy - 1, z + dz - 1);
+                        }
+                    }
+                }
+                if s < best.0 {
+                    best = (s, [x as f64, y as f64, z as f64]);
+                }
+            }
+        }
+    }
+    best.1
+}
