@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod info;
+
 #[derive(Parser)]
 #[command(
     name = "misalign",
@@ -16,11 +18,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Header summary and data statistics of MRC files.
+    Info(info::Args),
+}
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result: Result<(), misalign::host::Error> = match cli.command {};
+    let result: Result<(), misalign::host::Error> = match cli.command {
+        Command::Info(a) => info::run(a),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
