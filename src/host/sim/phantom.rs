@@ -164,7 +164,8 @@ pub fn background(
         let mut phi = rng.range(0.0, std::f64::consts::TAU) as f32;
         let mut elev = rng.range(-0.3, 0.3) as f32;
         let bend = rng.range(-1.0, 1.0) as f32 / 1500.0; // rad per Å: gently curved
-        let step = sigma; // subunits overlap into a smooth tube
+                                                         // Subunits 2σ apart (actin-like beading; the ripple along the axis is ~1 %).
+        let step = 2.0 * sigma;
         let d = 1.2 * protein;
         let mut walked = 0.0;
         while walked < len {

@@ -105,3 +105,37 @@ pub fn darkest_near(v: &Volume, guess: [f64; 3], radius: f64) -> [f64; 3] {
     }
     best.1
 }
+
+/// The `edge³` cube of `v` centred on voxel `round(centre)` (zero outside `v`), and the
+/// centre's coordinates in the cube.
+pub fn crop(v: &Volume, centre: [f64; 3], edge: usize) -> Result<(Volume, [f64; 3])> {
+    if centre.iter().any(|c| !c.is_finite()) || edge == 0 || edge > 1024 {
+        return Err(Error::Invalid(format!(
+            "crop: bad centre {centre:?} or edge {edge}"
+        )));
+    }
+    let h = (edge / 2) as i64;
+    let c = centre.map(|x| x.round() as i64);
+    let mut out = Volume::zeros([edge; 3], v.voxel_size)?;
+    for z in 0..edge {
+        for y in 0..edge {
+            for x in 0..edge {
+                let (sx, sy, sz) = (
+                    c[0] - h + x as i64,
+                    c[1] - h + y as i64,
+                    c[2] - h + z as i64,
+                );
+                let inside = [sx, sy, sz]
+                    .iter()
+                    .zip(v.dims)
+                    .all(|(&s, n)| s >= 0 && (s as usize) < n);
+                if inside {
+                    let i = out.index(x, y, z);
+                    out.data[i] = v.get(sx as usize, sy as usize, sz as usize);
+                }
+            }
+        }
+    }
+    let local = [0, 1, 2].map(|a| centre[a] - (c[a] - h) as f64);
+    Ok((out, local))
+}
