@@ -302,3 +302,49 @@ fn region_stage_costs() {
         );
     }
 }
+
+/// Birds smear the bead along Y (the tilt axis), not along X.
+#[test]
+fn birds_stretch_along_y() {
+    let moments = |bird: f32| -> [f64; 3] {
+        let mut p = clean(48);
+        p.misalignment.bird_a = bird;
+        let (v, t) = simulate_region(&p).unwrap();
+        dark_centroid(&v, t.beads[0].centre, 20.0, 0.2).1
+    };
+    let (a, b) = (moments(0.0), moments(40.0));
+    assert!(b[1] > 1.5 * a[1], "y moment {} → {}", a[1], b[1]);
+    assert!(
+        b[1] - a[1] > 2.0 * (b[0] - a[0]).abs(),
+        "x {:?} y {:?}",
+        a,
+        b
+    );
+}
+
+/// A twister does nothing to a bead on the field centre and more the farther out it sits.
+#[test]
+fn twisters_grow_with_distance_from_the_centre() {
+    let spread = |twister: f32, at: [f32; 3]| -> f64 {
+        let mut p = clean(48);
+        p.misalignment.twister_deg = twister;
+        p.centre_in_field_a = at;
+        let (v, t) = simulate_region(&p).unwrap();
+        // Follow the bead to where it was reconstructed.
+        let c = misalign::host::sim::pictures::darkest_near(&v, t.beads[0].centre, 20.0);
+        let m = dark_centroid(&v, c, 20.0, 0.2).1;
+        m[0] + m[1] + m[2]
+    };
+    let base = spread(0.0, [0.0; 3]);
+    let centre = spread(2.0, [0.0; 3]);
+    let near = spread(2.0, [600.0, 600.0, 0.0]);
+    let far = spread(2.0, [2000.0, 2000.0, 0.0]);
+    assert!(
+        (centre / base - 1.0).abs() < 0.05,
+        "on the axis centre {base} vs {centre}"
+    );
+    assert!(
+        near > 1.03 * base && far > 1.1 * near,
+        "{base} {near} {far}"
+    );
+}
