@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod infer;
 mod info;
 mod peak;
+mod simulate;
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +28,8 @@ enum Command {
     Info(info::Args),
     /// Find the gold fiducial beads of a tomogram (Xmipp's image_peak_high_contrast).
     Peak(peak::Args),
+    /// Simulate a (mis)aligned tomogram with gold beads, its ground truth and PNG slices.
+    Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +38,7 @@ fn main() -> ExitCode {
         Command::Infer(a) => infer::run(a),
         Command::Info(a) => info::run(a),
         Command::Peak(a) => peak::run(a),
+        Command::Simulate(a) => simulate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

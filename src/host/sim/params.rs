@@ -262,7 +262,7 @@ impl Default for PhantomParams {
             ice_per_um2: 0.5,
             beads_on_surface: 0.6,
             cluster_fraction: 0.2,
-            gold_contrast: 20.0,
+            gold_contrast: 40.0,
         }
     }
 }

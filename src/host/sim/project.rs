@@ -25,11 +25,20 @@ impl ImageGeom {
 
     /// Where the point `p` appears in the *measured* image: `R⁻¹·(P(p) − shift)`.
     pub fn place(&self, p: [f32; 3]) -> (f32, f32) {
-        let (u, v) = Self::project(self.theta.sin_cos(), p);
-        let (du, dv) = (u - self.shift[0], v - self.shift[1]);
+        self.placer()(p)
+    }
+
+    /// [`ImageGeom::place`] with the trigonometry done once, for many points.
+    pub fn placer(&self) -> impl Fn([f32; 3]) -> (f32, f32) {
+        let tcs = self.theta.sin_cos();
         let (s, c) = self.rot.sin_cos();
-        // R = [[c, −s], [s, c]]; R⁻¹ = Rᵀ.
-        (c * du + s * dv, -s * du + c * dv)
+        let [su, sv] = self.shift;
+        move |p| {
+            let (u, v) = Self::project(tcs, p);
+            let (du, dv) = (u - su, v - sv);
+            // R = [[c, −s], [s, c]]; R⁻¹ = Rᵀ.
+            (c * du + s * dv, -s * du + c * dv)
+        }
     }
 }
 
@@ -49,8 +58,9 @@ pub fn render(objects: &[Object], g: &ImageGeom, w: &Window, ss: usize, out: &mu
     debug_assert_eq!(out.len(), w.nu * w.nv);
     let mut pu = Vec::new();
     let mut pv = Vec::new();
+    let place = g.placer();
     for o in objects {
-        let (uc, vc) = g.place(o.centre);
+        let (uc, vc) = place(o.centre);
         let reach = o.reach();
         let p_lo = ((uc - reach - w.u0) / w.pixel).floor().max(0.0);
         let p_hi = ((uc + reach - w.u0) / w.pixel)

@@ -127,7 +127,7 @@ pub fn simulate_region(p: &RegionParams) -> Result<(Volume, RegionTruth)> {
         inside: true,
     }];
 
-    let ice_margin = 1000.0;
+    let ice_margin = 800.0;
     let reach = lateral_reach(acq, m, &slab, &grid, ice_margin)?;
     let extent = p.edge as f32 * s;
     let bx = Aabb {
