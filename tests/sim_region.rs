@@ -378,3 +378,28 @@ fn ctf_keeps_the_bead_dark_and_centred() {
         }
     }
 }
+
+/// Neighbours never overlap the requested bead; truths mark which are inside the cube.
+#[test]
+fn neighbours_keep_clear_of_the_bead() {
+    let p = RegionParams {
+        edge: 48,
+        neighbours: 6,
+        phantom: PhantomParams::empty(),
+        seed: 9,
+        ..Default::default()
+    };
+    let (_, t) = simulate_region(&p).unwrap();
+    assert_eq!(t.beads.len(), 7);
+    let d = p.bead_diameter_a as f64 / p.sampling_a as f64;
+    for b in &t.beads[1..] {
+        let dist = (0..3)
+            .map(|a| (b.centre[a] - t.beads[0].centre[a]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(dist >= 1.0 * d, "neighbour {:?} overlaps", b.centre);
+        let inside = b.centre.iter().all(|&c| (0.0..=47.0).contains(&c));
+        assert_eq!(inside, b.inside);
+    }
+    assert!(t.beads.iter().filter(|b| b.inside).count() >= 4);
+}
