@@ -69,5 +69,18 @@ fn artifact_pictures() {
             .unwrap();
         }
     }
+    // The CTF: plain (dark bead with fringes) and phase-flipped.
+    for (name, flip) in [("ctf", false), ("ctf_flipped", true)] {
+        let mut p = RegionParams {
+            edge: 96,
+            seed: 3,
+            ..Default::default()
+        };
+        p.acquisition.defocus_um = Some(-4.0);
+        p.acquisition.phase_flip = flip;
+        p.acquisition.snr_scale = 3.0;
+        let (v, t) = simulate_region(&p).unwrap();
+        write_slices(&v, darkest_near(&v, t.beads[0].centre, 30.0), &dir, name, 3).unwrap();
+    }
     eprintln!("pictures in {}", dir.display());
 }

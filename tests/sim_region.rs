@@ -348,3 +348,58 @@ fn twisters_grow_with_distance_from_the_centre() {
         "{base} {near} {far}"
     );
 }
+
+/// With a CTF (plain or phase-flipped) the bead is still dark at its true centre.
+#[test]
+fn ctf_keeps_the_bead_dark_and_centred() {
+    for flip in [false, true] {
+        let mut p = clean(48);
+        p.bead_offset_px = [-0.4, 0.25, 0.1];
+        p.acquisition.defocus_um = Some(-4.0);
+        p.acquisition.phase_flip = flip;
+        let (v, t) = simulate_region(&p).unwrap();
+        let truth = t.beads[0].centre;
+        let c0 = truth.map(|x| x.round() as usize);
+        let sd =
+            (v.data.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / v.data.len() as f64).sqrt();
+        assert!(
+            (v.get(c0[0], c0[1], c0[2]) as f64) < -sd,
+            "flip {flip}: centre not dark"
+        );
+        let mut c = truth.map(|x| x.round());
+        for _ in 0..8 {
+            c = dark_centroid(&v, c, 10.0, 0.3).0;
+        }
+        for a in 0..3 {
+            assert!(
+                (c[a] - truth[a]).abs() < 0.5,
+                "flip {flip} axis {a}: {c:?} vs {truth:?}"
+            );
+        }
+    }
+}
+
+/// Neighbours never overlap the requested bead; truths mark which are inside the cube.
+#[test]
+fn neighbours_keep_clear_of_the_bead() {
+    let p = RegionParams {
+        edge: 48,
+        neighbours: 6,
+        phantom: PhantomParams::empty(),
+        seed: 9,
+        ..Default::default()
+    };
+    let (_, t) = simulate_region(&p).unwrap();
+    assert_eq!(t.beads.len(), 7);
+    let d = p.bead_diameter_a as f64 / p.sampling_a as f64;
+    for b in &t.beads[1..] {
+        let dist = (0..3)
+            .map(|a| (b.centre[a] - t.beads[0].centre[a]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(dist >= 1.0 * d, "neighbour {:?} overlaps", b.centre);
+        let inside = b.centre.iter().all(|&c| (0.0..=47.0).contains(&c));
+        assert_eq!(inside, b.inside);
+    }
+    assert!(t.beads.iter().filter(|b| b.inside).count() >= 4);
+}

@@ -12,7 +12,7 @@ use rustfft::{Fft, FftPlanner};
 
 use super::params::Acquisition;
 use super::phantom::Object;
-use super::project::{render, ImageGeom, Window};
+use super::project::{render, ImageGeom, Part, Window};
 use super::rng::{NormalTable, Rng};
 
 /// Electron wavelength at 300 kV, Å.
@@ -69,6 +69,7 @@ pub struct Filterer {
     tbuf: Vec<Complex32>,
     img: Vec<f32>,
     noise: Vec<f32>,
+    amp: Vec<f32>,
     table: &'static NormalTable,
 }
 
@@ -87,6 +88,7 @@ impl Filterer {
             tbuf: Vec::new(),
             img: Vec::new(),
             noise: Vec::new(),
+            amp: Vec::new(),
             table: NormalTable::shared(),
         }
     }
@@ -126,7 +128,6 @@ impl Filterer {
         };
         self.img.clear();
         self.img.resize(nu * nv, 0.0);
-        render(objects, &v.geom, &w, ss, &mut self.img);
 
         let mut rng = Rng::new(v.seed, v.stream);
         let inv_snr = 1.0 / acq.snr_scale; // 0 for a noise-free run
@@ -134,11 +135,23 @@ impl Filterer {
         let nuf = fast_len(nu + 2 * TAPER);
         let mut filt = ramp(nuf, acq, n_views);
         let data = if ctf {
+            render(objects, &v.geom, &w, ss, Part::Phase, &mut self.img);
             self.noise.clear();
             self.noise
                 .extend((0..nu * nv).map(|_| rng.normal_fast(self.table) * base_sigma));
+            // Amplitude contrast is not modulated by the CTF: it joins the noise image, which
+            // goes through the transform unmodulated.
+            let mut amp = std::mem::take(&mut self.amp);
+            amp.clear();
+            amp.resize(nu * nv, 0.0);
+            render(objects, &v.geom, &w, ss, Part::Amplitude, &mut amp);
+            for (n, a) in self.noise.iter_mut().zip(&amp) {
+                *n -= a;
+            }
+            self.amp = amp;
             self.ctf_filter(&w, nuf, acq, &filt)
         } else {
+            render(objects, &v.geom, &w, ss, Part::All, &mut self.img);
             // exp(−c) with signal-dependent (Poisson-like) noise.
             for p in &mut self.img {
                 let i = (-*p).exp();

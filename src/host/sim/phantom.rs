@@ -29,6 +29,10 @@ pub struct Object {
     pub centre: [f32; 3],
     pub shape: Shape,
     pub density: f32,
+    /// Fraction of the contrast that is amplitude contrast (electrons scattered out of the
+    /// objective aperture: not modulated by the CTF). 0 for biological matter, whose 7 %
+    /// amplitude contrast is part of the CTF; large for gold.
+    pub amplitude: f32,
 }
 
 impl Object {
@@ -89,6 +93,7 @@ pub fn bead(centre: [f32; 3], diameter_a: f32, p: &PhantomParams) -> Object {
             radius: 0.5 * diameter_a,
         },
         density: p.gold_contrast * PROTEIN_PER_A,
+        amplitude: p.gold_amplitude,
     }
 }
 
@@ -134,6 +139,7 @@ pub fn background(
             centre,
             shape: Shape::Gauss { sigma },
             density: rng.range(0.8, 2.0) as f32 * protein,
+            amplitude: 0.0,
         });
     }
 
@@ -153,6 +159,7 @@ pub fn background(
                 centre: c,
                 shape: Shape::Ball { radius },
                 density: sign * d,
+                amplitude: 0.0,
             });
         }
     }
@@ -173,6 +180,7 @@ pub fn background(
                 centre: pos,
                 shape: Shape::Gauss { sigma },
                 density: d,
+                amplitude: 0.0,
             });
             let (s, c) = phi.sin_cos();
             pos = [
@@ -203,6 +211,7 @@ pub fn background(
             centre: [x, y, z],
             shape: Shape::Ball { radius },
             density: rng.range(0.8, 1.2) as f32 * protein,
+            amplitude: 0.0,
         });
     }
 }
