@@ -7,6 +7,9 @@
 //! Properties (used by the tests): the mean of d² over the candidates is the number of
 //! components used (2), and d² ≤ N − 1.
 
+// Index loops read like the matrix formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// Largest profile length supported (box sizes up to 128).
 pub const MAX_BINS: usize = 64;
 
@@ -108,7 +111,7 @@ pub fn mahalanobis(
             if slot == 1 && k == order[0] {
                 continue;
             }
-            if best.is_none_or(|b| cov[k][k] > cov[b][b]) {
+            if best.map_or(true, |b| cov[k][k] > cov[b][b]) {
                 best = Some(k);
             }
         }
