@@ -33,7 +33,11 @@ pub fn radial_profile(
         return Err(super::KernelError::BufferSize);
     }
     let mean = slab.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
-    let var = slab.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+    let var = slab
+        .iter()
+        .map(|&v| (v as f64 - mean) * (v as f64 - mean))
+        .sum::<f64>()
+        / n as f64;
     let inv_sd = if var > 0.0 {
         1.0 / libm::sqrt(var)
     } else {
