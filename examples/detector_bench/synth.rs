@@ -30,12 +30,20 @@ impl Synthetic {
                 m + h(1) * (dims[1] as f64 - 2.0 * m),
                 dims[2] as f64 * (0.25 + 0.5 * h(2)),
             ];
-            if beads.iter().all(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>() > (2.5 * d).powi(2)) {
+            if beads
+                .iter()
+                .all(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>() > (2.5 * d).powi(2))
+            {
                 beads.push(p);
             }
             i += 1;
         }
-        Synthetic { dims, beads, d, noise }
+        Synthetic {
+            dims,
+            beads,
+            d,
+            noise,
+        }
     }
 }
 
@@ -52,7 +60,11 @@ impl SliceSource for Synthetic {
         let [nx, ny, nz] = self.dims;
         let base = (z * nx * ny) as u64;
         // Specimen slab in the middle third of Z is slightly denser (darker).
-        let slab = if z > nz / 3 && z < 2 * nz / 3 { -0.2f32 } else { 0.0 };
+        let slab = if z > nz / 3 && z < 2 * nz / 3 {
+            -0.2f32
+        } else {
+            0.0
+        };
         for (i, o) in out.iter_mut().enumerate() {
             let h = hash(base + i as u64);
             // Sum of two uniforms: a cheap, roughly bell-shaped noise of unit variance.
@@ -71,7 +83,8 @@ impl SliceSource for Synthetic {
                 for x in (b[0] as isize - ext).max(0)..(b[0] as isize + ext).min(nx as isize) {
                     let (dx, dy) = (x as f64 - b[0], y as f64 - b[1]);
                     let rr = (dx * dx + dy * dy + dz * dz).sqrt();
-                    out[y as usize * nx + x as usize] -= (1.0 / (1.0 + ((rr - r) / 0.7).exp())) as f32;
+                    out[y as usize * nx + x as usize] -=
+                        (2.0 / (1.0 + ((rr - r) / 0.7).exp())) as f32;
                 }
             }
         }

@@ -6,6 +6,9 @@
 //! caller-provided buffer; after a region is filled it holds exactly that region's pixels,
 //! which the statistics use without any heap.
 
+// Index loops read like the geometry they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// Labels (u32) and queue entries (u32) [`label_regions`] needs for an `nx × ny` slice.
 pub const fn buffer_len(nx: usize, ny: usize) -> usize {
     nx * ny
@@ -32,6 +35,7 @@ pub struct Region {
 /// `labels` holds the label image afterwards (0 = background). Returns the number of regions.
 /// Regions smaller than `min_area` pixels are reported with `mec_radius = circularity = 0`
 /// (their enclosing circle is not computed).
+#[allow(clippy::too_many_arguments)]
 pub fn label_regions(
     values: &[f32],
     nx: usize,
@@ -43,8 +47,7 @@ pub fn label_regions(
     mut on_region: impl FnMut(&Region),
 ) -> Result<u32, super::KernelError> {
     let len = buffer_len(nx, ny);
-    if values.len() != len || labels.len() < len || queue.len() < len || len > u32::MAX as usize
-    {
+    if values.len() != len || labels.len() < len || queue.len() < len || len > u32::MAX as usize {
         return Err(super::KernelError::BufferSize);
     }
     labels[..len].iter_mut().for_each(|l| *l = 0);
@@ -170,7 +173,11 @@ fn circumcentre(a: (f64, f64), b: (f64, f64), c: (f64, f64)) -> Option<(f64, f64
     if d.abs() < 1e-12 {
         return None;
     }
-    let (a2, b2, c2) = (a.0 * a.0 + a.1 * a.1, b.0 * b.0 + b.1 * b.1, c.0 * c.0 + c.1 * c.1);
+    let (a2, b2, c2) = (
+        a.0 * a.0 + a.1 * a.1,
+        b.0 * b.0 + b.1 * b.1,
+        c.0 * c.0 + c.1 * c.1,
+    );
     Some((
         (a2 * (b.1 - c.1) + b2 * (c.1 - a.1) + c2 * (a.1 - b.1)) / d,
         (a2 * (c.0 - b.0) + b2 * (a.0 - c.0) + c2 * (b.0 - a.0)) / d,

@@ -7,6 +7,9 @@
 //! Properties (used by the tests): the mean of d² over the candidates is the number of
 //! components used (2), and d² ≤ N − 1.
 
+// Index loops read like the matrix formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// Largest profile length supported (box sizes up to 128).
 pub const MAX_BINS: usize = 64;
 
@@ -30,8 +33,16 @@ pub fn radial_profile(
         return Err(super::KernelError::BufferSize);
     }
     let mean = slab.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
-    let var = slab.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
-    let inv_sd = if var > 0.0 { 1.0 / libm::sqrt(var) } else { 0.0 };
+    let var = slab
+        .iter()
+        .map(|&v| (v as f64 - mean) * (v as f64 - mean))
+        .sum::<f64>()
+        / n as f64;
+    let inv_sd = if var > 0.0 {
+        1.0 / libm::sqrt(var)
+    } else {
+        0.0
+    };
     out.iter_mut().for_each(|v| *v = 0.0);
     counts[..out.len()].iter_mut().for_each(|c| *c = 0);
     for z in 0..slices {
@@ -104,7 +115,7 @@ pub fn mahalanobis(
             if slot == 1 && k == order[0] {
                 continue;
             }
-            if best.is_none_or(|b| cov[k][k] > cov[b][b]) {
+            if best.map_or(true, |b| cov[k][k] > cov[b][b]) {
                 best = Some(k);
             }
         }
@@ -132,7 +143,11 @@ pub fn mahalanobis(
 
 /// Cyclic Jacobi eigen-decomposition of the symmetric top-left `n × n` block of `a`: on return
 /// the diagonal holds the eigenvalues and column k of `v` the k-th eigenvector.
-fn jacobi_eigen(a: &mut [[f64; MAX_BINS]; MAX_BINS], v: &mut [[f64; MAX_BINS]; MAX_BINS], n: usize) {
+fn jacobi_eigen(
+    a: &mut [[f64; MAX_BINS]; MAX_BINS],
+    v: &mut [[f64; MAX_BINS]; MAX_BINS],
+    n: usize,
+) {
     for (i, row) in v.iter_mut().enumerate().take(n) {
         row[..n].iter_mut().for_each(|x| *x = 0.0);
         row[i] = 1.0;

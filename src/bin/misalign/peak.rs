@@ -23,25 +23,46 @@ pub struct Args {
     #[arg(long = "sampling", alias = "samplingRate")]
     pub sampling: Option<f64>,
     /// Bead diameter in Å.
-    #[arg(long = "fiducial-size", alias = "fiducialSize", default_value_t = 100.0)]
+    #[arg(
+        long = "fiducial-size",
+        alias = "fiducialSize",
+        default_value_t = 100.0
+    )]
     pub fiducial_size: f64,
     /// Box edge (px) of the filters; box/2 is the border margin.
     #[arg(long = "box-size", alias = "boxSize", default_value_t = 32)]
     pub box_size: usize,
     /// Central slices used for the threshold statistics in --threshold slab mode.
-    #[arg(long = "number-samp-slices", alias = "numberSampSlices", default_value_t = 10)]
+    #[arg(
+        long = "number-samp-slices",
+        alias = "numberSampSlices",
+        default_value_t = 10
+    )]
     pub number_samp_slices: usize,
     /// k of the dark-outlier threshold μ − k·σ (Scipion passes 3).
     #[arg(long = "sd-thr", alias = "sdThr", default_value_t = 5.0)]
     pub sd_thr: f64,
     /// Minimum pixel count of a 2D region (Xmipp's help wrongly calls it "points attracted").
-    #[arg(long = "min-area", alias = "numberOfCoordinatesThr", alias = "number-of-coordinates-thr", default_value_t = 10)]
+    #[arg(
+        long = "min-area",
+        alias = "numberOfCoordinatesThr",
+        alias = "number-of-coordinates-thr",
+        default_value_t = 10
+    )]
     pub min_area: usize,
     /// Keep a candidate only if its mirror correlation exceeds this.
-    #[arg(long = "mirror-correlation-thr", alias = "mirrorCorrelationThr", default_value_t = 0.1)]
+    #[arg(
+        long = "mirror-correlation-thr",
+        alias = "mirrorCorrelationThr",
+        default_value_t = 0.1
+    )]
     pub mirror_correlation_thr: f64,
     /// Remove a candidate whose radial-profile Mahalanobis distance exceeds this.
-    #[arg(long = "mahalanobis-distance-thr", alias = "mahalanobisDistanceThr", default_value_t = 2.0)]
+    #[arg(
+        long = "mahalanobis-distance-thr",
+        alias = "mahalanobisDistanceThr",
+        default_value_t = 2.0
+    )]
     pub mahalanobis_distance_thr: f64,
     /// Relaxed mode: if the two filters leave at most N beads, output the unfiltered list.
     /// (Xmipp inverts this: there, the flag's presence means "always filter" and its absence
@@ -65,7 +86,10 @@ pub struct Args {
 /// Runs the detector and writes the coordinates.
 pub fn run(a: Args) -> Result<()> {
     let format = CoordFormat::from_path(&a.output)?;
-    if !matches!(format, CoordFormat::Xmd | CoordFormat::Star | CoordFormat::Csv) {
+    if !matches!(
+        format,
+        CoordFormat::Xmd | CoordFormat::Star | CoordFormat::Csv
+    ) {
         return Err(Error::Invalid(format!(
             "{}: peak writes .xmd, .star or .csv",
             a.output.display()
@@ -99,7 +123,11 @@ pub fn run(a: Args) -> Result<()> {
         mahalanobis_thr: a.mahalanobis_distance_thr,
         relaxed_min: a.relaxed_mode_thr,
         bandpass_width: a.bandpass_width,
-        threshold_mode: if a.threshold == "slab" { ThresholdMode::CentralSlab } else { ThresholdMode::PerSlice },
+        threshold_mode: if a.threshold == "slab" {
+            ThresholdMode::CentralSlab
+        } else {
+            ThresholdMode::PerSlice
+        },
         threads,
     };
     let start = Instant::now();
@@ -122,7 +150,11 @@ pub fn run(a: Args) -> Result<()> {
         CoordFormat::Xmd => det.beads.iter().map(|b| b.map(f64::round)).collect(),
         _ => det.beads.clone(),
     };
-    let ctx = CoordContext { dims: Some(src.dims()), sampling: Some(sampling), tomo_name: None };
+    let ctx = CoordContext {
+        dims: Some(src.dims()),
+        sampling: Some(sampling),
+        tomo_name: None,
+    };
     write_coordinates(&a.output, &points, format, &ctx)?;
     if !a.quiet {
         let c = det.counts;
