@@ -1,0 +1,76 @@
+//! Scoring many cubes: weight-file loading and threaded batch inference on the no_std network.
+use std::path::Path;
+
+use crate::host::{Error, Result};
+use crate::net::forward::{logit, normalize_cube, sigmoid, Prepared, Scratch};
+use crate::net::topology::CUBE_LEN;
+use crate::net::weights::WeightFile;
+
+/// Reads and validates a `.mlw` weight file and expands it for the forward pass.
+/// Errors name the file: [`Error::Io`] if it cannot be read, [`Error::Weights`] if it is invalid.
+pub fn load_weights(path: &Path) -> Result<Box<Prepared>> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::io(format!("reading weight file {}", path.display()), e))?;
+    let wf = WeightFile::parse(&bytes)
+        .map_err(|e| Error::Weights(format!("weight file {}: {e}", path.display())))?;
+    Ok(Prepared::boxed(&wf))
+}
+
+/// Scores `cubes` (N·[`CUBE_LEN`] values, cube after cube, each x fastest then y then z) with
+/// `threads` worker threads (1 runs on the calling thread). With `normalize`, each cube is first
+/// brought to mean 0 / sd 1 ([`normalize_cube`]); otherwise it is used as given. Output order is
+/// the input order, whatever the thread count.
+///
+/// Errors: a length that is not a multiple of `CUBE_LEN`, `threads == 0`, or a cube with a NaN
+/// or infinite voxel (named by index).
+pub fn score_cubes(
+    net: &Prepared,
+    cubes: &[f32],
+    normalize: bool,
+    threads: usize,
+) -> Result<Vec<f32>> {
+    if cubes.len() % CUBE_LEN != 0 {
+        return Err(Error::Invalid(format!(
+            "scoring cubes: {} values is not a whole number of {CUBE_LEN}-voxel cubes",
+            cubes.len()
+        )));
+    }
+    if threads == 0 {
+        return Err(Error::Invalid(
+            "scoring cubes: thread count must be ≥ 1".into(),
+        ));
+    }
+    if let Some(i) = cubes
+        .chunks_exact(CUBE_LEN)
+        .position(|c| c.iter().any(|v| !v.is_finite()))
+    {
+        return Err(Error::Invalid(format!(
+            "scoring cubes: cube {i} contains a NaN or infinite voxel"
+        )));
+    }
+    let n = cubes.len() / CUBE_LEN;
+    let mut scores = vec![0.0f32; n];
+    let workers = threads.min(n.max(1));
+    let per = n.div_ceil(workers.max(1)).max(1);
+    let run = |inp: &[f32], out: &mut [f32]| {
+        let mut scratch = Scratch::boxed();
+        let mut cube = Box::new([0.0f32; CUBE_LEN]);
+        for (c, s) in inp.chunks_exact(CUBE_LEN).zip(out.iter_mut()) {
+            cube.copy_from_slice(c);
+            if normalize {
+                normalize_cube(&mut cube);
+            }
+            *s = sigmoid(logit(net, &cube, &mut scratch));
+        }
+    };
+    if workers <= 1 {
+        run(cubes, &mut scores);
+    } else {
+        std::thread::scope(|s| {
+            for (inp, out) in cubes.chunks(per * CUBE_LEN).zip(scores.chunks_mut(per)) {
+                s.spawn(move || run(inp, out));
+            }
+        });
+    }
+    Ok(scores)
+}
