@@ -211,14 +211,11 @@ pub fn random_spec(class: Class, kind: Kind, rng: &mut Rng) -> RegionSpec {
     }
 }
 
-/// Normalises a cube to mean 0 and standard deviation 1 (f64 sums); a constant cube becomes 0.
+/// Normalises a cube to mean 0 and standard deviation 1 with the core's own
+/// `misalign::net::normalize_cube`, so training sees exactly what inference will.
 pub fn normalize(cube: &mut [f32]) {
-    let n = cube.len() as f64;
-    let mean = cube.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = cube.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n;
-    let inv = if var > 0.0 { 1.0 / var.sqrt() } else { 0.0 };
-    cube.iter_mut()
-        .for_each(|v| *v = ((*v as f64 - mean) * inv) as f32);
+    let arr: &mut [f32; CUBE_LEN] = cube.try_into().expect("a 32³ cube");
+    misalign::net::normalize_cube(arr);
 }
 
 /// Geometry-respecting augmentation: bit 0 flips x, bit 1 flips y, bit 2 flips z (x+z together

@@ -8,9 +8,10 @@ use std::time::Instant;
 use clap::{Parser, Subcommand};
 use misalign::host::fsutil::write_atomic;
 use misalign::host::{Error, Result};
+use misalign::net::weights::encode;
 use misalign_train::checkpoint::{load_dataset, save_dataset};
 use misalign_train::data::{generate, Dataset, Task};
-use misalign_train::train::{train, Metrics, TrainConfig};
+use misalign_train::train::{train, Metrics, TrainConfig, EPS};
 
 /// Mixed into the seed for the validation set so it never overlaps the training data.
 const VAL_SEED_XOR: u64 = 0x005E_ED0F_7A11;
@@ -173,10 +174,12 @@ fn run_all(args: AllArgs) -> Result<()> {
     Ok(())
 }
 
-/// Writes the parameters as raw little-endian f32 in `TENSORS` order (`<name>.params.f32`).
+/// Writes `<out>/<name>.mlw` with the core's weight-file encoder (f16, ε stored).
 fn export(params: &[f32], out: &Path, name: &str) -> Result<()> {
-    let bytes: Vec<u8> = params.iter().flat_map(|v| v.to_le_bytes()).collect();
-    write_atomic(&out.join(format!("{name}.params.f32")), &bytes)
+    let path = out.join(format!("{name}.mlw"));
+    let bytes = encode(params, EPS)
+        .map_err(|e| Error::Weights(format!("encoding {}: {e}", path.display())))?;
+    write_atomic(&path, &bytes)
 }
 
 fn main() -> ExitCode {
