@@ -118,6 +118,26 @@ fn add_error(
     }
 }
 
+/// Where the reconstruction of a bead with these per-tilt shifts has its centroid, relative to
+/// the true position (Å): x = mean(su·cosθ), y = mean(sv), z = mean(su·sinθ).
+pub fn smeared_centre(tilts: &[f64], shifts: &[(f64, f64)]) -> [f64; 3] {
+    let k = tilts.len().max(1) as f64;
+    let cx = shifts
+        .iter()
+        .zip(tilts)
+        .map(|(s, t)| s.0 * t.to_radians().cos())
+        .sum::<f64>()
+        / k;
+    let cz = shifts
+        .iter()
+        .zip(tilts)
+        .map(|(s, t)| s.0 * t.to_radians().sin())
+        .sum::<f64>()
+        / k;
+    let cy = shifts.iter().map(|s| s.1).sum::<f64>() / k;
+    [cx, cy, cz]
+}
+
 /// Draws a region recipe for `class`/`kind`: bead 5–15 nm, tomogram sampling 5–20 px per bead,
 /// tilt range ±45…±70 in steps of 2–3°, centring error ±2 px, neighbours, clutter, noise, blur.
 pub fn random_spec(class: Class, kind: Kind, rng: &mut Rng) -> RegionSpec {
@@ -153,20 +173,7 @@ pub fn random_spec(class: Class, kind: Kind, rng: &mut Rng) -> RegionSpec {
     }
     // The cube is centred where a detector finds the (smeared) bead: the centroid of its
     // back-projection, x = mean(su·cosθ), z = mean(su·sinθ), y = mean(sv), plus a ±2 px error.
-    let k = tilts.len() as f64;
-    let cx = shifts
-        .iter()
-        .zip(&tilts)
-        .map(|(s, t)| s.0 * t.to_radians().cos())
-        .sum::<f64>()
-        / k;
-    let cz = shifts
-        .iter()
-        .zip(&tilts)
-        .map(|(s, t)| s.0 * t.to_radians().sin())
-        .sum::<f64>()
-        / k;
-    let cy = shifts.iter().map(|s| s.1).sum::<f64>() / k;
+    let [cx, cy, cz] = smeared_centre(&tilts, &shifts);
     let off = |r: &mut Rng| r.range(-2.0, 2.0) * tomo_px_a;
     let bead_offset_a = [off(rng) - cx, off(rng) - cy, off(rng) - cz];
     let vt = bead_a / 16.0;
