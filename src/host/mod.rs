@@ -7,6 +7,7 @@ pub mod detector;
 pub mod error;
 pub mod extract;
 pub mod fsutil;
+pub mod image;
 pub mod infer;
 pub mod mrc;
 pub mod sim;
