@@ -54,6 +54,18 @@ fn log_uniform(rng: &mut Rng, (lo, hi): (f64, f64)) -> f64 {
     (rng.range(lo.ln(), hi.ln())).exp()
 }
 
+/// Adds the detector shifts of an in-plane rotation error of `deg` about the field centre for a
+/// bead at `field` = [x, y, z] Å from the centre (tilt axis Y): the projected position
+/// (u, v) = (x·cosθ + z·sinθ, y) is rotated by `deg`.
+pub fn add_twister(deg: f64, field: [f64; 3], tilts: &[f64], shifts: &mut [(f64, f64)]) {
+    let (ca, sa) = (deg.to_radians().cos(), deg.to_radians().sin());
+    for (s, &t) in shifts.iter_mut().zip(tilts) {
+        let u = field[0] * t.to_radians().cos() + field[2] * t.to_radians().sin();
+        s.0 += u * (ca - 1.0) - field[1] * sa;
+        s.1 += u * sa + field[1] * (ca - 1.0);
+    }
+}
+
 /// Adds one systematic/random error of `kind` with magnitudes drawn from the class ranges.
 fn add_error(
     kind: Kind,
@@ -80,15 +92,10 @@ fn add_error(
                     WEAK_TWISTER_DEG
                 },
             ) * rng.sign();
-            let (ca, sa) = (deg.to_radians().cos(), deg.to_radians().sin());
             let r = rng.range(TWISTER_RADIUS.0, TWISTER_RADIUS.1);
             let phi = rng.range(0.0, std::f64::consts::TAU);
-            let (fx, fy, fz) = (r * phi.cos(), r * phi.sin(), rng.range(-800.0, 800.0));
-            for (s, &t) in shifts.iter_mut().zip(tilts) {
-                let u = fx * t.to_radians().cos() + fz * t.to_radians().sin();
-                s.0 += u * (ca - 1.0) - fy * sa;
-                s.1 += u * sa + fy * (ca - 1.0);
-            }
+            let field = [r * phi.cos(), r * phi.sin(), rng.range(-800.0, 800.0)];
+            add_twister(deg, field, tilts, shifts);
         }
         Kind::Bird => {
             let b =

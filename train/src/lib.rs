@@ -2,6 +2,7 @@
 //! (`misalign::net::topology`) on f32 mini-batches, Adam, a simulated data set with the paper's
 //! class balancing, checkpoints and export.
 pub mod adam;
+pub mod calibrate;
 pub mod checkpoint;
 pub mod data;
 pub mod layers;

@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand};
 use misalign::host::fsutil::write_atomic;
 use misalign::host::{Error, Result};
 use misalign::net::weights::encode;
+use misalign_train::calibrate::calibrate;
 use misalign_train::checkpoint::{load_dataset, save_dataset};
-use misalign_train::data::{generate, Dataset, Task};
+use misalign_train::data::{generate, Dataset, Kind, Task, KIND_NAMES};
 use misalign_train::train::{train, Metrics, TrainConfig, EPS};
 
 /// Mixed into the seed for the validation set so it never overlaps the training data.
@@ -30,6 +31,39 @@ struct Cli {
 enum Command {
     /// Generate the data set, train the strong network, then the weak one from it.
     All(AllArgs),
+    /// Tomogram-level detection rates of a strong network on simulated tomograms.
+    Calibrate(CalArgs),
+}
+
+#[derive(clap::Args)]
+struct CalArgs {
+    /// Weight file of the strong network.
+    #[arg(long, default_value = "weights/strong.mlw")]
+    weights: PathBuf,
+    #[arg(long, default_value_t = 40)]
+    tomograms: usize,
+    #[arg(long, default_value_t = 6)]
+    beads: usize,
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[arg(long, default_value_t = 0xCA11B)]
+    seed: u64,
+}
+
+fn run_calibrate(a: CalArgs) -> Result<()> {
+    let net = misalign::host::infer::load_weights(&a.weights)?;
+    println!("condition | tomograms flagged (mean score <= 0.5) | mean score");
+    for (c, flagged, mean) in calibrate(&net, a.seed, a.tomograms, a.beads, a.threads) {
+        let unit = if c.kind == Kind::Twister { "deg" } else { "A" };
+        println!(
+            "{} {} {unit} | {:.1} % | {:.3}",
+            KIND_NAMES[c.kind as usize],
+            c.magnitude,
+            100.0 * flagged,
+            mean
+        );
+    }
+    Ok(())
 }
 
 #[derive(clap::Args, Clone)]
@@ -186,6 +220,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let r = match cli.command {
         Command::All(a) => run_all(a),
+        Command::Calibrate(a) => run_calibrate(a),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
