@@ -7,6 +7,7 @@ pub mod checkpoint;
 pub mod data;
 pub mod layers;
 pub mod model;
+pub mod plot;
 pub mod qsim;
 pub mod rng;
 pub mod train;
