@@ -425,3 +425,24 @@ fn concurrent_slice_reads() {
     });
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Mode 0: signed per MRC2014, unsigned in old IMOD files (IMOD stamp with flag bit 0 clear).
+#[test]
+fn mode0_signedness_follows_imod_flags() {
+    let dir = tmp_dir("mode0");
+    let raw = [0u8, 1, 127, 128, 200, 255];
+    for (flags, want) in [
+        (None, [0.0, 1.0, 127.0, -128.0, -56.0, -1.0]),
+        (Some(1), [0.0, 1.0, 127.0, -128.0, -56.0, -1.0]),
+        (Some(0), [0.0, 1.0, 127.0, 128.0, 200.0, 255.0]),
+    ] {
+        let mut h = Hdr::new([6, 1, 1], 0, false);
+        if let Some(f) = flags {
+            h.i(152, 1_146_047_817).i(156, f);
+        }
+        let p = dir.join(format!("m0-{flags:?}.mrc"));
+        write_file(&p, &h, &[], &raw);
+        assert_eq!(read_volume(&p).unwrap().data, want, "flags {flags:?}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

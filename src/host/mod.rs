@@ -8,7 +8,9 @@ pub mod error;
 pub mod extract;
 pub mod fsutil;
 pub mod infer;
+pub mod image;
 pub mod mrc;
+pub mod report;
 pub mod sim;
 pub mod volume;
 

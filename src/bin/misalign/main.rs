@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod infer;
+mod info;
 
 #[derive(Parser)]
 #[command(
@@ -21,12 +22,15 @@ struct Cli {
 enum Command {
     /// Score a stack of 32³ cubes with one network (CSV `index,score`).
     Infer(infer::Args),
+    /// Header summary and data statistics of MRC files.
+    Info(info::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), misalign::host::Error> = match cli.command {
         Command::Infer(a) => infer::run(a),
+        Command::Info(a) => info::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,1 +1,0 @@
-//! The streaming, multi-threaded fiducial detector driver (spec/fiducial-detector.md).

@@ -1,0 +1,259 @@
+//! Pass 1: stream the tomogram, preprocess every slice (Z window → band-pass → Laplacian) on
+//! worker threads and collect each slice's dark-outlier regions.
+//!
+//! Slices are processed in fixed pairs (2q, 2q+1), packed into one complex FFT, whatever the
+//! thread count; workers take consecutive pairs of a batch and the results are stored by slice
+//! index, so the output is bitwise identical for any number of threads. Memory: a ring of the
+//! raw slices the current batch needs (2·threads + 4) plus per-worker scratch.
+use std::collections::VecDeque;
+
+use super::assemble::Cand2;
+use super::fft::RustFft;
+use crate::detect::{bandpass::BandPass, label, laplace, zwin, Complex32};
+use crate::host::{Error, Result, SliceSource};
+
+/// Circularity (area / minimum-enclosing-circle area) a 2D region needs.
+pub const MIN_CIRCULARITY: f64 = 0.75;
+
+/// What pass 1 hands on.
+pub struct SliceOutput {
+    /// Candidates per slice.
+    pub candidates: Vec<Vec<Cand2>>,
+    /// Threshold used (central-slab mode), else NaN.
+    pub threshold: f64,
+}
+
+/// How the dark-outlier threshold μ − k·σ gets its statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ThresholdMode {
+    /// One μ, σ from the central `number_samp_slices` preprocessed slices (clamped to the
+    /// volume), like the original but without its vanishing slab.
+    CentralSlab,
+    /// Each slice's own μ, σ (the paper's description).
+    PerSlice,
+}
+
+struct Worker {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    spec: Vec<Complex32>,
+    lap: Vec<f32>,
+    labels: Vec<u32>,
+    queue: Vec<u32>,
+    fft: RustFft,
+}
+
+struct Ring {
+    first: usize,
+    slices: VecDeque<Vec<f32>>,
+    spare: Vec<Vec<f32>>,
+}
+
+/// Per-slice result: (Σv, Σv², candidates).
+type SliceResult = (f64, f64, Vec<Cand2>);
+
+pub(super) struct Pass<'a> {
+    pub src: &'a dyn SliceSource,
+    pub bp: BandPass,
+    pub threads: usize,
+    pub min_area: usize,
+    pub sd_thr: f64,
+    pub mode: ThresholdMode,
+    pub samp_slices: usize,
+}
+
+impl Pass<'_> {
+    fn dims(&self) -> [usize; 3] {
+        self.src.dims()
+    }
+
+    /// Makes the ring hold raw slices lo..=hi, reading (and checking) what is missing.
+    fn fill_ring(&self, ring: &mut Ring, lo: usize, hi: usize) -> Result<()> {
+        let [nx, ny, _] = self.dims();
+        if lo < ring.first || lo > ring.first + ring.slices.len() {
+            ring.spare.extend(ring.slices.drain(..));
+            ring.first = lo;
+        }
+        while ring.first < lo {
+            if let Some(s) = ring.slices.pop_front() {
+                ring.spare.push(s);
+            }
+            ring.first += 1;
+        }
+        while ring.first + ring.slices.len() <= hi {
+            let z = ring.first + ring.slices.len();
+            let mut buf = ring.spare.pop().unwrap_or_else(|| vec![0.0; nx * ny]);
+            self.src.read_slice(z, &mut buf)?;
+            if let Some(i) = buf.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Invalid(format!(
+                    "fiducial detector: slice {z} has a non-finite voxel ({}) at x={}, y={}",
+                    buf[i],
+                    i % nx,
+                    i / nx
+                )));
+            }
+            ring.slices.push_back(buf);
+        }
+        Ok(())
+    }
+
+    /// Processes pairs `pairs` and calls `sink(slice, result)` in slice order. With
+    /// `threshold = None` in central-slab mode only the statistics are computed.
+    fn run(
+        &self,
+        pairs: std::ops::Range<usize>,
+        threshold: Option<f32>,
+        workers: &mut [Worker],
+        ring: &mut Ring,
+        sink: &mut dyn FnMut(usize, SliceResult),
+    ) -> Result<()> {
+        let [nx, ny, nz] = self.dims();
+        let mut q = pairs.start;
+        while q < pairs.end {
+            let batch = (pairs.end - q).min(workers.len());
+            let lo = (2 * q).saturating_sub(zwin::Z_HALF);
+            let hi = (2 * (q + batch) - 1 + zwin::Z_HALF).min(nz - 1);
+            self.fill_ring(ring, lo, hi)?;
+            let ring_ref = &*ring;
+            let results: Vec<Result<Vec<(usize, SliceResult)>>> = std::thread::scope(|s| {
+                let handles: Vec<_> = workers[..batch]
+                    .iter_mut()
+                    .enumerate()
+                    .map(|(i, w)| {
+                        let pair = q + i;
+                        s.spawn(move || self.work(w, pair, threshold, ring_ref, nx, ny, nz))
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("fiducial detector: a worker thread panicked".into()))))
+                    .collect()
+            });
+            for r in results {
+                for (k, res) in r? {
+                    sink(k, res);
+                }
+            }
+            q += batch;
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn work(
+        &self,
+        w: &mut Worker,
+        pair: usize,
+        threshold: Option<f32>,
+        ring: &Ring,
+        nx: usize,
+        ny: usize,
+        nz: usize,
+    ) -> Result<Vec<(usize, SliceResult)>> {
+        let kerr = |what: &str, e| Error::Invalid(format!("fiducial detector: {what}: {e:?}"));
+        let k0 = 2 * pair;
+        let has_b = k0 + 1 < nz;
+        for (k, out) in [(k0, &mut w.a), (k0 + 1, &mut w.b)] {
+            if k >= nz {
+                break;
+            }
+            let (f, l) = zwin::window(k, nz);
+            let inputs: Vec<&[f32]> = (f..=l).map(|z| ring.slices[z - ring.first].as_slice()).collect();
+            zwin::mean_of(&inputs, out).map_err(|e| kerr("Z window", e))?;
+        }
+        let b = if has_b { Some(w.b.as_mut_slice()) } else { None };
+        self.bp
+            .apply_pair(&mut w.a, b, &mut w.spec, &mut w.fft)
+            .map_err(|e| kerr("band-pass", e))?;
+        let mut out = Vec::with_capacity(2);
+        for (k, v) in [(k0, &mut w.a), (k0 + 1, &mut w.b)] {
+            if k >= nz {
+                break;
+            }
+            laplace::apply(v, nx, ny, &mut w.lap).map_err(|e| kerr("Laplacian", e))?;
+            let (s1, s2) = v.iter().fold((0.0f64, 0.0f64), |(a, b), &x| {
+                let x = x as f64;
+                (a + x, b + x * x)
+            });
+            let t = match (self.mode, threshold) {
+                (ThresholdMode::PerSlice, _) => {
+                    let n = (nx * ny) as f64;
+                    let mu = s1 / n;
+                    let sd = (s2 / n - mu * mu).max(0.0).sqrt();
+                    (sd > 0.0).then_some((mu - self.sd_thr * sd) as f32)
+                }
+                (ThresholdMode::CentralSlab, t) => t,
+            };
+            let mut cands = Vec::new();
+            if let Some(t) = t {
+                let min_area = self.min_area.max(1);
+                label::label_regions(v, nx, ny, t, min_area, &mut w.labels, &mut w.queue, |r| {
+                    if r.area >= min_area && r.circularity >= MIN_CIRCULARITY {
+                        cands.push(Cand2 { x: r.cx, y: r.cy, area: r.area });
+                    }
+                })
+                .map_err(|e| kerr("labelling", e))?;
+            }
+            out.push((k, (s1, s2, cands)));
+        }
+        Ok(out)
+    }
+}
+
+/// Runs pass 1 over the whole source.
+pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<SliceOutput> {
+    let [nx, ny, nz] = pass.dims();
+    let n = nx * ny;
+    let threads = pass.threads.max(1);
+    let mut workers: Vec<Worker> = (0..threads)
+        .map(|_| Worker {
+            a: vec![0.0; n],
+            b: vec![0.0; n],
+            spec: vec![Complex32::new(0.0, 0.0); pass.bp.scratch_len()],
+            lap: vec![0.0; laplace::scratch_len(nx)],
+            labels: vec![0; label::buffer_len(nx, ny)],
+            queue: vec![0; label::buffer_len(nx, ny)],
+            fft: RustFft::default(),
+        })
+        .collect();
+    let mut ring = Ring { first: 0, slices: VecDeque::new(), spare: Vec::new() };
+    let npairs = nz.div_ceil(2);
+    let mut threshold = f64::NAN;
+    let mut t32 = None;
+    if pass.mode == ThresholdMode::CentralSlab {
+        // The slab: the central `number_samp_slices` slices, clamped to [1, nz].
+        let (s0, s1) = pass_slab(nz, pass.samp_slices);
+        let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
+        pass.run(s0 / 2..(s1 - 1) / 2 + 1, None, &mut workers, &mut ring, &mut |k, (a, b, _)| {
+            if (s0..s1).contains(&k) {
+                sum += a;
+                sum2 += b;
+                count += n;
+            }
+        })?;
+        let mu = sum / count as f64;
+        let sd = (sum2 / count as f64 - mu * mu).max(0.0).sqrt();
+        threshold = mu - pass.sd_thr * sd;
+        // A flat slab (constant volume) has no outliers at all.
+        t32 = (sd > 0.0 && threshold.is_finite()).then_some(threshold as f32);
+        progress(0.05);
+        if t32.is_none() {
+            return Ok(SliceOutput { candidates: vec![Vec::new(); nz], threshold });
+        }
+    }
+    let mut candidates = vec![Vec::new(); nz];
+    let mut done = 0usize;
+    pass.run(0..npairs, t32, &mut workers, &mut ring, &mut |k, (_, _, c)| {
+        candidates[k] = c;
+        done += 1;
+        progress(0.05 + 0.75 * done as f32 / nz as f32);
+    })?;
+    Ok(SliceOutput { candidates, threshold })
+}
+
+/// Slab [start, end) of `n` slices centred on the middle of `nz`, clamped to 1 … nz slices.
+pub fn pass_slab(nz: usize, n: usize) -> (usize, usize) {
+    let n = n.clamp(1, nz);
+    let start = (nz / 2).saturating_sub(n / 2).min(nz - n);
+    (start, start + n)
+}

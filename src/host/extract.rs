@@ -1,1 +1,0 @@
-//! Bead-scaled 32³ cube extraction (spec/subtomo-extraction.md).
