@@ -26,7 +26,11 @@ fn planted(dims: [usize; 3], beads: &[[f64; 3]], noise: f64, seed: u64) -> Volum
     let mut rng = Rng(seed);
     let blobs: Vec<([f64; 3], f64, f64)> = (0..6)
         .map(|_| {
-            let c = [rng.next() * nx as f64, rng.next() * ny as f64, rng.next() * nz as f64];
+            let c = [
+                rng.next() * nx as f64,
+                rng.next() * ny as f64,
+                rng.next() * nz as f64,
+            ];
             (c, 12.0 + 10.0 * rng.next(), 0.6 * (rng.next() - 0.5))
         })
         .collect();
@@ -58,8 +62,12 @@ fn place(dims: [usize; 3], n: usize, margin: f64, seed: u64) -> Vec<[f64; 3]> {
     let mut rng = Rng(seed);
     let mut out: Vec<[f64; 3]> = Vec::new();
     while out.len() < n {
-        let p: [f64; 3] = std::array::from_fn(|a| margin + rng.next() * (dims[a] as f64 - 2.0 * margin));
-        if out.iter().all(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>().sqrt() > 2.5 * D) {
+        let p: [f64; 3] =
+            std::array::from_fn(|a| margin + rng.next() * (dims[a] as f64 - 2.0 * margin));
+        if out
+            .iter()
+            .all(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>().sqrt() > 2.5 * D)
+        {
             out.push(p);
         }
     }
@@ -78,19 +86,31 @@ fn params(threads: usize) -> DetectorParams {
 /// (recall, precision, max localisation error) matching each truth bead to the nearest
 /// detection within D/2.
 fn score(truth: &[[f64; 3]], found: &[[f64; 3]]) -> (f64, f64, f64) {
-    let dist = |a: &[f64; 3], b: &[f64; 3]| (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt();
+    let dist =
+        |a: &[f64; 3], b: &[f64; 3]| (0..3).map(|i| (a[i] - b[i]).powi(2)).sum::<f64>().sqrt();
     let mut hit = 0;
     let mut worst = 0.0f64;
     for t in truth {
-        if let Some(d) = found.iter().map(|f| dist(t, f)).min_by(|a, b| a.total_cmp(b)) {
+        if let Some(d) = found
+            .iter()
+            .map(|f| dist(t, f))
+            .min_by(|a, b| a.total_cmp(b))
+        {
             if d < D / 2.0 {
                 hit += 1;
                 worst = worst.max(d);
             }
         }
     }
-    let true_found = found.iter().filter(|f| truth.iter().any(|t| dist(t, f) < D / 2.0)).count();
-    let precision = if found.is_empty() { 1.0 } else { true_found as f64 / found.len() as f64 };
+    let true_found = found
+        .iter()
+        .filter(|f| truth.iter().any(|t| dist(t, f) < D / 2.0))
+        .count();
+    let precision = if found.is_empty() {
+        1.0
+    } else {
+        true_found as f64 / found.len() as f64
+    };
     (hit as f64 / truth.len() as f64, precision, worst)
 }
 
@@ -100,17 +120,26 @@ fn planted_beads_are_found_once_and_localised() {
     let truth = place(dims, 12, 20.0, 7);
     let vol = planted(dims, &truth, 0.5, 11);
     // The Mahalanobis filter is a fixed-fraction trim (spec §5.14); switch it off for recall.
-    let p = DetectorParams { mahalanobis_thr: 1e9, ..params(2) };
+    let p = DetectorParams {
+        mahalanobis_thr: 1e9,
+        ..params(2)
+    };
     let det = detect(&vol, &p, None).unwrap();
     let (recall, precision, worst) = score(&truth, &det.beads);
-    eprintln!("planted: recall {recall:.3} precision {precision:.3} worst error {worst:.3} px; {:?}", det.counts);
+    eprintln!(
+        "planted: recall {recall:.3} precision {precision:.3} worst error {worst:.3} px; {:?}",
+        det.counts
+    );
     assert!(recall >= 0.95, "recall {recall}");
     assert!(precision >= 0.95, "precision {precision}: {:?}", det.beads);
     assert!(worst <= 1.0, "localisation error {worst} px");
     // With the default Mahalanobis threshold at most the theoretical trim is lost.
     let det2 = detect(&vol, &params(2), None).unwrap();
     let (r2, p2, _) = score(&truth, &det2.beads);
-    eprintln!("with Mahalanobis 2: recall {r2:.3} precision {p2:.3}; {:?}", det2.counts);
+    eprintln!(
+        "with Mahalanobis 2: recall {r2:.3} precision {p2:.3}; {:?}",
+        det2.counts
+    );
     assert!(det2.beads.len() <= det.beads.len() && p2 >= 0.95);
 }
 
@@ -119,7 +148,11 @@ fn per_slice_threshold_also_finds_the_beads() {
     let dims = [128, 128, 64];
     let truth = place(dims, 10, 20.0, 3);
     let vol = planted(dims, &truth, 0.5, 5);
-    let p = DetectorParams { mahalanobis_thr: 1e9, threshold_mode: ThresholdMode::PerSlice, ..params(1) };
+    let p = DetectorParams {
+        mahalanobis_thr: 1e9,
+        threshold_mode: ThresholdMode::PerSlice,
+        ..params(1)
+    };
     let det = detect(&vol, &p, None).unwrap();
     let (recall, precision, worst) = score(&truth, &det.beads);
     eprintln!("per-slice: recall {recall:.3} precision {precision:.3} worst {worst:.3}");
@@ -136,7 +169,11 @@ fn one_and_two_threads_give_bitwise_identical_results() {
     let c = detect(&vol, &params(3), None).unwrap();
     assert_eq!(a.counts, b.counts);
     assert_eq!(a.threshold.to_bits(), b.threshold.to_bits());
-    let bits = |v: &[[f64; 3]]| v.iter().flat_map(|p| p.map(f64::to_bits)).collect::<Vec<_>>();
+    let bits = |v: &[[f64; 3]]| {
+        v.iter()
+            .flat_map(|p| p.map(f64::to_bits))
+            .collect::<Vec<_>>()
+    };
     assert_eq!(bits(&a.beads), bits(&b.beads));
     assert_eq!(bits(&a.beads), bits(&c.beads));
     assert!(!a.beads.is_empty());
@@ -147,7 +184,12 @@ fn no_beads_means_no_detections() {
     for seed in [1, 2] {
         let vol = planted([128, 128, 64], &[], 0.5, seed);
         let det = detect(&vol, &params(2), None).unwrap();
-        assert!(det.beads.is_empty(), "false positives {:?} ({:?})", det.beads, det.counts);
+        assert!(
+            det.beads.is_empty(),
+            "false positives {:?} ({:?})",
+            det.beads,
+            det.counts
+        );
     }
 }
 
@@ -155,14 +197,25 @@ fn no_beads_means_no_detections() {
 fn beads_touching_the_borders_do_not_break_anything() {
     let dims = [96, 96, 48];
     let mut truth = place(dims, 4, 22.0, 9);
-    let edge = vec![[3.0, 40.0, 24.0], [92.5, 60.0, 20.0], [50.0, 0.0, 24.0], [30.0, 70.0, 1.0]];
+    let edge = vec![
+        [3.0, 40.0, 24.0],
+        [92.5, 60.0, 20.0],
+        [50.0, 0.0, 24.0],
+        [30.0, 70.0, 1.0],
+    ];
     let all: Vec<[f64; 3]> = truth.iter().chain(&edge).copied().collect();
     let vol = planted(dims, &all, 0.4, 10);
-    let p = DetectorParams { mahalanobis_thr: 1e9, ..params(2) };
+    let p = DetectorParams {
+        mahalanobis_thr: 1e9,
+        ..params(2)
+    };
     let det = detect(&vol, &p, None).unwrap();
     for b in &det.beads {
         for a in 0..3 {
-            assert!(b[a] >= 16.0 && b[a] + 16.0 <= dims[a] as f64, "border bead {b:?}");
+            assert!(
+                b[a] >= 16.0 && b[a] + 16.0 <= dims[a] as f64,
+                "border bead {b:?}"
+            );
         }
     }
     truth.retain(|t| (0..3).all(|a| t[a] >= 17.0 && t[a] + 17.0 <= dims[a] as f64));
@@ -188,7 +241,9 @@ fn non_finite_voxels_are_a_clear_error() {
         let i = vol.index(5, 6, 7);
         vol.data[i] = bad;
         match detect(&vol, &params(1), None) {
-            Err(Error::Invalid(m)) => assert!(m.contains("slice 7") && m.contains("x=5, y=6"), "{m}"),
+            Err(Error::Invalid(m)) => {
+                assert!(m.contains("slice 7") && m.contains("x=5, y=6"), "{m}")
+            }
             other => panic!("expected Invalid, got {other:?}"),
         }
     }
@@ -197,24 +252,57 @@ fn non_finite_voxels_are_a_clear_error() {
 #[test]
 fn tiny_volumes_and_bad_parameters_are_handled() {
     let vol = Volume::from_data([16, 16, 4], [1.0; 3], vec![1.0; 1024]).unwrap();
-    assert!(matches!(detect(&vol, &params(1), None), Err(Error::Invalid(_))));
+    assert!(matches!(
+        detect(&vol, &params(1), None),
+        Err(Error::Invalid(_))
+    ));
     let vol = planted([16, 16, 5], &[], 0.5, 1);
     assert!(detect(&vol, &params(1), None).unwrap().beads.is_empty());
     let vol = planted([32, 32, 8], &[], 0.5, 1);
     for p in [
-        DetectorParams { sampling: 0.0, ..params(1) },
-        DetectorParams { sampling: f64::NAN, ..params(1) },
-        DetectorParams { fiducial_size_a: 5.0, ..params(1) },
-        DetectorParams { threads: 0, ..params(1) },
-        DetectorParams { box_size: 4, ..params(1) },
-        DetectorParams { bandpass_width: -1.0, ..params(1) },
+        DetectorParams {
+            sampling: 0.0,
+            ..params(1)
+        },
+        DetectorParams {
+            sampling: f64::NAN,
+            ..params(1)
+        },
+        DetectorParams {
+            fiducial_size_a: 5.0,
+            ..params(1)
+        },
+        DetectorParams {
+            threads: 0,
+            ..params(1)
+        },
+        DetectorParams {
+            box_size: 4,
+            ..params(1)
+        },
+        DetectorParams {
+            bandpass_width: -1.0,
+            ..params(1)
+        },
     ] {
-        assert!(matches!(detect(&vol, &p, None), Err(Error::Invalid(_))), "{p:?}");
+        assert!(
+            matches!(detect(&vol, &p, None), Err(Error::Invalid(_))),
+            "{p:?}"
+        );
     }
     // numberSampSlices far beyond the depth is clamped, not an empty slab (original bug B3).
     let truth = place([64, 64, 40], 2, 18.0, 2);
     let vol = planted([64, 64, 40], &truth, 0.4, 3);
-    let det = detect(&vol, &DetectorParams { number_samp_slices: 400, mahalanobis_thr: 1e9, ..params(1) }, None).unwrap();
+    let det = detect(
+        &vol,
+        &DetectorParams {
+            number_samp_slices: 400,
+            mahalanobis_thr: 1e9,
+            ..params(1)
+        },
+        None,
+    )
+    .unwrap();
     assert!(det.threshold < 0.0 && det.threshold.is_finite());
     assert_eq!(score(&truth, &det.beads).0, 1.0);
 }
@@ -225,10 +313,16 @@ fn relaxed_mode_returns_the_unfiltered_list_only_when_the_filters_leave_few() {
     let truth = place(dims, 3, 20.0, 31);
     let vol = planted(dims, &truth, 0.4, 32);
     // An impossible mirror threshold removes everything.
-    let strict = DetectorParams { mirror_corr_thr: 0.999, ..params(1) };
+    let strict = DetectorParams {
+        mirror_corr_thr: 0.999,
+        ..params(1)
+    };
     let det = detect(&vol, &strict, None).unwrap();
     assert!(det.beads.is_empty() && !det.counts.relaxed_used);
-    let relaxed = DetectorParams { relaxed_min: Some(0), ..strict };
+    let relaxed = DetectorParams {
+        relaxed_min: Some(0),
+        ..strict
+    };
     let det = detect(&vol, &relaxed, None).unwrap();
     assert!(det.counts.relaxed_used);
     assert_eq!(det.beads.len(), det.counts.after_border);
@@ -246,7 +340,10 @@ fn centring_recovers_shifts_of_both_signs() {
         let data = refine::gather(&vol, &[cube]).unwrap();
         let got = cen.locate(&cube, &data[0]).unwrap().unwrap();
         for a in 0..3 {
-            assert!((got[a] - truth[a]).abs() <= 0.6, "shift {d}: got {got:?}, truth {truth:?}");
+            assert!(
+                (got[a] - truth[a]).abs() <= 0.6,
+                "shift {d}: got {got:?}, truth {truth:?}"
+            );
         }
     }
 }

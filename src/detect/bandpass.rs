@@ -91,14 +91,27 @@ impl BandPass {
         if !(w.is_finite() && w >= 0.0) {
             return Err(KernelError::BadParameter);
         }
-        let n = nx.checked_next_power_of_two().ok_or(KernelError::BadParameter)?;
-        let m = ny.checked_next_power_of_two().ok_or(KernelError::BadParameter)?;
+        let n = nx
+            .checked_next_power_of_two()
+            .ok_or(KernelError::BadParameter)?;
+        let m = ny
+            .checked_next_power_of_two()
+            .ok_or(KernelError::BadParameter)?;
         let f0 = 1.0 / diameter_px;
         let fl = (f0 / 1.1) as f32;
         let fh = (f0 / 0.9) as f32;
         let reach = ((fh + w) as f64 * n as f64).floor() as usize;
         let jmax = reach.min(n / 2);
-        Ok(BandPass { nx, ny, n, m, fl, fh, w, jmax })
+        Ok(BandPass {
+            nx,
+            ny,
+            n,
+            m,
+            fl,
+            fh,
+            w,
+            jmax,
+        })
     }
 
     /// Number of spectrum columns kept.
@@ -259,7 +272,8 @@ mod tests {
         });
         let mut scratch = [Complex32::new(0.0, 0.0); 2048];
         assert!(bp.scratch_len() <= scratch.len());
-        bp.apply_pair(&mut a, Some(&mut b), &mut scratch, &mut MicroFft).unwrap();
+        bp.apply_pair(&mut a, Some(&mut b), &mut scratch, &mut MicroFft)
+            .unwrap();
         for i in 0..512 {
             assert!((a[i] - want[i]).abs() < 1e-4, "a[{i}] = {}", a[i]);
             assert!(b[i].abs() < 1e-4, "b[{i}] = {}", b[i]);

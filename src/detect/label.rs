@@ -43,8 +43,7 @@ pub fn label_regions(
     mut on_region: impl FnMut(&Region),
 ) -> Result<u32, super::KernelError> {
     let len = buffer_len(nx, ny);
-    if values.len() != len || labels.len() < len || queue.len() < len || len > u32::MAX as usize
-    {
+    if values.len() != len || labels.len() < len || queue.len() < len || len > u32::MAX as usize {
         return Err(super::KernelError::BufferSize);
     }
     labels[..len].iter_mut().for_each(|l| *l = 0);
@@ -170,7 +169,11 @@ fn circumcentre(a: (f64, f64), b: (f64, f64), c: (f64, f64)) -> Option<(f64, f64
     if d.abs() < 1e-12 {
         return None;
     }
-    let (a2, b2, c2) = (a.0 * a.0 + a.1 * a.1, b.0 * b.0 + b.1 * b.1, c.0 * c.0 + c.1 * c.1);
+    let (a2, b2, c2) = (
+        a.0 * a.0 + a.1 * a.1,
+        b.0 * b.0 + b.1 * b.1,
+        c.0 * c.0 + c.1 * c.1,
+    );
     Some((
         (a2 * (b.1 - c.1) + b2 * (c.1 - a.1) + c2 * (a.1 - b.1)) / d,
         (a2 * (c.0 - b.0) + b2 * (a.0 - c.0) + c2 * (b.0 - a.0)) / d,

@@ -59,7 +59,8 @@ mod tests {
         };
         for y in 0..ny as isize {
             for x in 0..nx as isize {
-                let e = 8.0 * at(x, y) - 2.0 * (at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1));
+                let e = 8.0 * at(x, y)
+                    - 2.0 * (at(x - 1, y) + at(x + 1, y) + at(x, y - 1) + at(x, y + 1));
                 assert_eq!(s[y as usize * nx + x as usize], e, "at {x},{y}");
             }
         }

@@ -31,7 +31,11 @@ pub fn radial_profile(
     }
     let mean = slab.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
     let var = slab.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
-    let inv_sd = if var > 0.0 { 1.0 / libm::sqrt(var) } else { 0.0 };
+    let inv_sd = if var > 0.0 {
+        1.0 / libm::sqrt(var)
+    } else {
+        0.0
+    };
     out.iter_mut().for_each(|v| *v = 0.0);
     counts[..out.len()].iter_mut().for_each(|c| *c = 0);
     for z in 0..slices {
@@ -132,7 +136,11 @@ pub fn mahalanobis(
 
 /// Cyclic Jacobi eigen-decomposition of the symmetric top-left `n × n` block of `a`: on return
 /// the diagonal holds the eigenvalues and column k of `v` the k-th eigenvector.
-fn jacobi_eigen(a: &mut [[f64; MAX_BINS]; MAX_BINS], v: &mut [[f64; MAX_BINS]; MAX_BINS], n: usize) {
+fn jacobi_eigen(
+    a: &mut [[f64; MAX_BINS]; MAX_BINS],
+    v: &mut [[f64; MAX_BINS]; MAX_BINS],
+    n: usize,
+) {
     for (i, row) in v.iter_mut().enumerate().take(n) {
         row[..n].iter_mut().for_each(|x| *x = 0.0);
         row[i] = 1.0;

@@ -21,6 +21,7 @@
 #![allow(non_camel_case_types)]
 
 pub mod cube;
+pub mod detect;
 pub mod error;
 pub mod network;
 mod ptr;

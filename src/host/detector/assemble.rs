@@ -27,7 +27,9 @@ pub fn vote(slices: &mut [Vec<Cand2>], r: f64) -> usize {
                     .iter()
                     .map(|c| {
                         let below = k > 0 && slices[k - 1].iter().any(|o| near(c, o, r2));
-                        let above = slices.get(k + 1).is_some_and(|s| s.iter().any(|o| near(c, o, r2)));
+                        let above = slices
+                            .get(k + 1)
+                            .is_some_and(|s| s.iter().any(|o| near(c, o, r2)));
                         below || above
                     })
                     .collect()
@@ -141,17 +143,29 @@ mod tests {
         // Slice 0: a lone pair partner; slice 1: supported only by slice 0's point, which is
         // itself supported only by it: both survive. A chain end at slice 3 supported only by
         // slice 2's point survives; an isolated point disappears.
-        let mut s = vec![vec![c(5.0, 5.0)], vec![c(5.5, 5.0), c(50.0, 50.0)], vec![], vec![]];
+        let mut s = vec![
+            vec![c(5.0, 5.0)],
+            vec![c(5.5, 5.0), c(50.0, 50.0)],
+            vec![],
+            vec![],
+        ];
         assert_eq!(vote(&mut s, 2.0), 2);
         assert_eq!(s[1], vec![c(5.5, 5.0)]);
     }
 
     #[test]
     fn chains_average_and_merge_uses_true_means() {
-        let s = vec![vec![c(1.0, 1.0)], vec![c(1.0, 2.0), c(9.0, 9.0)], vec![c(1.0, 3.0)]];
+        let s = vec![
+            vec![c(1.0, 1.0)],
+            vec![c(1.0, 2.0), c(9.0, 9.0)],
+            vec![c(1.0, 3.0)],
+        ];
         let ch = chains(&s, 2.0);
         assert_eq!(ch, vec![[1.0, 2.0, 1.0], [9.0, 9.0, 1.0]]);
-        let m = merge(&[[0.0; 3], [1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [10.0, 0.0, 0.0]], 1.5);
+        let m = merge(
+            &[[0.0; 3], [1.0, 0.0, 0.0], [2.0, 0.0, 0.0], [10.0, 0.0, 0.0]],
+            1.5,
+        );
         assert_eq!(m, vec![[1.0, 0.0, 0.0], [10.0, 0.0, 0.0]]);
     }
 }

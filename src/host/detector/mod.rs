@@ -81,25 +81,42 @@ impl DetectorParams {
     fn validate(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Invalid(format!("fiducial detector: {m}")));
         if !(self.sampling.is_finite() && self.sampling > 0.0) {
-            return bad(format!("sampling must be a positive number of Å/px, got {}", self.sampling));
+            return bad(format!(
+                "sampling must be a positive number of Å/px, got {}",
+                self.sampling
+            ));
         }
         if !(self.fiducial_size_a.is_finite() && self.fiducial_size_a > 0.0) {
-            return bad(format!("bead diameter must be positive Å, got {}", self.fiducial_size_a));
+            return bad(format!(
+                "bead diameter must be positive Å, got {}",
+                self.fiducial_size_a
+            ));
         }
         let d = self.diameter_px();
         if !(2.0..=512.0).contains(&d) {
             return bad(format!("bead diameter of {d:.2} px is outside 2 … 512 px (check sampling and fiducial size)"));
         }
         if !(8..=2 * profile::MAX_BINS).contains(&self.box_size) {
-            return bad(format!("box size must be 8 … {}, got {}", 2 * profile::MAX_BINS, self.box_size));
+            return bad(format!(
+                "box size must be 8 … {}, got {}",
+                2 * profile::MAX_BINS,
+                self.box_size
+            ));
         }
-        for (name, v) in [("sdThr", self.sd_thr), ("mirror threshold", self.mirror_corr_thr), ("Mahalanobis threshold", self.mahalanobis_thr)] {
+        for (name, v) in [
+            ("sdThr", self.sd_thr),
+            ("mirror threshold", self.mirror_corr_thr),
+            ("Mahalanobis threshold", self.mahalanobis_thr),
+        ] {
             if !v.is_finite() {
                 return bad(format!("{name} must be finite, got {v}"));
             }
         }
         if !(self.bandpass_width.is_finite() && self.bandpass_width >= 0.0) {
-            return bad(format!("band-pass width must be ≥ 0 cycles/px, got {}", self.bandpass_width));
+            return bad(format!(
+                "band-pass width must be ≥ 0 cycles/px, got {}",
+                self.bandpass_width
+            ));
         }
         if self.threads == 0 {
             return bad("threads must be at least 1".into());
@@ -158,7 +175,11 @@ pub struct Detection {
 /// `progress` receives the completed fraction (0 … 1). Errors: invalid parameters, a volume
 /// smaller than 8×8×5, non-finite voxels (the message names the slice), read failures. A flat
 /// or bead-free volume gives an empty list.
-pub fn detect(src: &dyn SliceSource, p: &DetectorParams, progress: Option<&dyn Fn(f32)>) -> Result<Detection> {
+pub fn detect(
+    src: &dyn SliceSource,
+    p: &DetectorParams,
+    progress: Option<&dyn Fn(f32)>,
+) -> Result<Detection> {
     p.validate()?;
     let noop = |_: f32| {};
     let progress: &dyn Fn(f32) = progress.unwrap_or(&noop);
@@ -171,8 +192,9 @@ pub fn detect(src: &dyn SliceSource, p: &DetectorParams, progress: Option<&dyn F
     }
     crate::host::volume::voxel_count(dims)?;
     let d = p.diameter_px();
-    let bp = BandPass::new(nx, ny, d, p.bandpass_width)
-        .map_err(|e| Error::Invalid(format!("fiducial detector: band-pass for {nx}×{ny}: {e:?}")))?;
+    let bp = BandPass::new(nx, ny, d, p.bandpass_width).map_err(|e| {
+        Error::Invalid(format!("fiducial detector: band-pass for {nx}×{ny}: {e:?}"))
+    })?;
     let mut t = StageTimings::default();
     let mut counts = StageCounts::default();
 
@@ -218,12 +240,22 @@ pub fn detect(src: &dyn SliceSource, p: &DetectorParams, progress: Option<&dyn F
     t.centring = t0.elapsed().as_secs_f64();
 
     let t0 = Instant::now();
-    let boxes: Vec<Cube> = unfiltered.iter().map(|&q| refine::box_cube(q, p.box_size)).collect();
-    let scores = map_cubes(src, &boxes, p.threads, |i, cube, data| refine::score(unfiltered[i], cube, data))?;
-    let kept: Vec<usize> = (0..unfiltered.len()).filter(|&i| scores[i].mirror_r > p.mirror_corr_thr).collect();
+    let boxes: Vec<Cube> = unfiltered
+        .iter()
+        .map(|&q| refine::box_cube(q, p.box_size))
+        .collect();
+    let scores = map_cubes(src, &boxes, p.threads, |i, cube, data| {
+        refine::score(unfiltered[i], cube, data)
+    })?;
+    let kept: Vec<usize> = (0..unfiltered.len())
+        .filter(|&i| scores[i].mirror_r > p.mirror_corr_thr)
+        .collect();
     counts.after_mirror = kept.len();
     let bins = p.box_size / 2;
-    let flat: Vec<f64> = kept.iter().flat_map(|&i| scores[i].profile.iter().copied()).collect();
+    let flat: Vec<f64> = kept
+        .iter()
+        .flat_map(|&i| scores[i].profile.iter().copied())
+        .collect();
     let mut dist = vec![0.0f64; kept.len()];
     profile::mahalanobis(&flat, bins, &mut dist)
         .map_err(|e| Error::Invalid(format!("fiducial detector: Mahalanobis: {e:?}")))?;
@@ -243,7 +275,12 @@ pub fn detect(src: &dyn SliceSource, p: &DetectorParams, progress: Option<&dyn F
     };
     t.filters = t0.elapsed().as_secs_f64();
     progress(1.0);
-    Ok(Detection { beads, counts, threshold: out.threshold, timings: t })
+    Ok(Detection {
+        beads,
+        counts,
+        threshold: out.threshold,
+        timings: t,
+    })
 }
 
 /// Calls `f(i, cube, data)` for every cube, reading the cubes in z-sorted batches (bounded
@@ -262,7 +299,9 @@ fn map_cubes<T: Send>(
     while start < order.len() {
         let mut end = start;
         let mut vox = 0;
-        while end < order.len() && (end == start || vox + cubes[order[end]].edge.pow(3) <= BATCH_VOXELS) {
+        while end < order.len()
+            && (end == start || vox + cubes[order[end]].edge.pow(3) <= BATCH_VOXELS)
+        {
             vox += cubes[order[end]].edge.pow(3);
             end += 1;
         }
@@ -276,11 +315,22 @@ fn map_cubes<T: Send>(
                 .zip(data.chunks(chunk))
                 .map(|(ii, dd)| {
                     let f = &f;
-                    s.spawn(move || ii.iter().zip(dd).map(|(&i, d)| f(i, &cubes[i], d)).collect::<Result<Vec<T>>>())
+                    s.spawn(move || {
+                        ii.iter()
+                            .zip(dd)
+                            .map(|(&i, d)| f(i, &cubes[i], d))
+                            .collect::<Result<Vec<T>>>()
+                    })
                 })
                 .collect();
             hs.into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("fiducial detector: a worker thread panicked".into()))))
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Invalid(
+                            "fiducial detector: a worker thread panicked".into(),
+                        ))
+                    })
+                })
                 .collect()
         });
         let mut pos = start;
@@ -292,5 +342,8 @@ fn map_cubes<T: Send>(
         }
         start = end;
     }
-    Ok(out.into_iter().map(|v| v.expect("every cube was scored")).collect())
+    Ok(out
+        .into_iter()
+        .map(|v| v.expect("every cube was scored"))
+        .collect())
 }

@@ -69,7 +69,13 @@ impl Centring {
         let bin = ((d / 6.0).round() as usize).max(1);
         let db = d / bin as f64;
         let edge = (2.0 * db.ceil()).max(6.0) as usize;
-        Centring { bin, edge, smax: 4, margin: 4, rounds: 3 }
+        Centring {
+            bin,
+            edge,
+            smax: 4,
+            margin: 4,
+            rounds: 3,
+        }
     }
 
     /// The full-resolution cube to gather around `p`.
@@ -102,19 +108,23 @@ impl Centring {
             for z in 0..l {
                 for y in 0..l {
                     let src = ((j[2] + z) * lg + j[1] + y) * lg + j[0];
-                    sub[(z * l + y) * l..(z * l + y + 1) * l].copy_from_slice(&binned[src..src + l]);
+                    sub[(z * l + y) * l..(z * l + y + 1) * l]
+                        .copy_from_slice(&binned[src..src + l]);
                 }
             }
             let r = mirror::centre_offset(&mut sub, l, self.smax, &mut scratch)
                 .map_err(|e| Error::Invalid(format!("fiducial detector: centring: {e:?}")))?;
             let Some((off, on_edge)) = r else { break };
-            let c: [f64; 3] = core::array::from_fn(|a| j[a] as f64 + (l as f64 - 1.0) / 2.0 + off[a]);
+            let c: [f64; 3] =
+                core::array::from_fn(|a| j[a] as f64 + (l as f64 - 1.0) / 2.0 + off[a]);
             est = Some(c);
             if !on_edge {
                 break;
             }
             let nj: [usize; 3] = core::array::from_fn(|a| {
-                (c[a] - (l as f64 - 1.0) / 2.0).round().clamp(0.0, 2.0 * self.margin as f64) as usize
+                (c[a] - (l as f64 - 1.0) / 2.0)
+                    .round()
+                    .clamp(0.0, 2.0 * self.margin as f64) as usize
             });
             if nj == j {
                 break;
@@ -122,7 +132,9 @@ impl Centring {
             j = nj;
         }
         Ok(est.map(|c| {
-            core::array::from_fn(|a| cube.origin[a] as f64 + c[a] * b as f64 + (b as f64 - 1.0) / 2.0)
+            core::array::from_fn(|a| {
+                cube.origin[a] as f64 + c[a] * b as f64 + (b as f64 - 1.0) / 2.0
+            })
         }))
     }
 }
@@ -156,5 +168,8 @@ pub fn score(p: [f64; 3], cube: &Cube, data: &[f32]) -> Result<Scores> {
     let mut prof = vec![0.0f64; e / 2];
     let mut counts = vec![0u32; e / 2];
     profile::radial_profile(slab, e, m, centre, &mut prof, &mut counts).map_err(kerr)?;
-    Ok(Scores { mirror_r, profile: prof })
+    Ok(Scores {
+        mirror_r,
+        profile: prof,
+    })
 }

@@ -126,7 +126,13 @@ impl Pass<'_> {
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().unwrap_or_else(|_| Err(Error::Invalid("fiducial detector: a worker thread panicked".into()))))
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(Error::Invalid(
+                                "fiducial detector: a worker thread panicked".into(),
+                            ))
+                        })
+                    })
                     .collect()
             });
             for r in results {
@@ -158,10 +164,16 @@ impl Pass<'_> {
                 break;
             }
             let (f, l) = zwin::window(k, nz);
-            let inputs: Vec<&[f32]> = (f..=l).map(|z| ring.slices[z - ring.first].as_slice()).collect();
+            let inputs: Vec<&[f32]> = (f..=l)
+                .map(|z| ring.slices[z - ring.first].as_slice())
+                .collect();
             zwin::mean_of(&inputs, out).map_err(|e| kerr("Z window", e))?;
         }
-        let b = if has_b { Some(w.b.as_mut_slice()) } else { None };
+        let b = if has_b {
+            Some(w.b.as_mut_slice())
+        } else {
+            None
+        };
         self.bp
             .apply_pair(&mut w.a, b, &mut w.spec, &mut w.fft)
             .map_err(|e| kerr("band-pass", e))?;
@@ -189,7 +201,11 @@ impl Pass<'_> {
                 let min_area = self.min_area.max(1);
                 label::label_regions(v, nx, ny, t, min_area, &mut w.labels, &mut w.queue, |r| {
                     if r.area >= min_area && r.circularity >= MIN_CIRCULARITY {
-                        cands.push(Cand2 { x: r.cx, y: r.cy, area: r.area });
+                        cands.push(Cand2 {
+                            x: r.cx,
+                            y: r.cy,
+                            area: r.area,
+                        });
                     }
                 })
                 .map_err(|e| kerr("labelling", e))?;
@@ -216,7 +232,11 @@ pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<Sl
             fft: RustFft::default(),
         })
         .collect();
-    let mut ring = Ring { first: 0, slices: VecDeque::new(), spare: Vec::new() };
+    let mut ring = Ring {
+        first: 0,
+        slices: VecDeque::new(),
+        spare: Vec::new(),
+    };
     let npairs = nz.div_ceil(2);
     let mut threshold = f64::NAN;
     let mut t32 = None;
@@ -224,13 +244,19 @@ pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<Sl
         // The slab: the central `number_samp_slices` slices, clamped to [1, nz].
         let (s0, s1) = pass_slab(nz, pass.samp_slices);
         let (mut sum, mut sum2, mut count) = (0.0f64, 0.0f64, 0usize);
-        pass.run(s0 / 2..(s1 - 1) / 2 + 1, None, &mut workers, &mut ring, &mut |k, (a, b, _)| {
-            if (s0..s1).contains(&k) {
-                sum += a;
-                sum2 += b;
-                count += n;
-            }
-        })?;
+        pass.run(
+            s0 / 2..(s1 - 1) / 2 + 1,
+            None,
+            &mut workers,
+            &mut ring,
+            &mut |k, (a, b, _)| {
+                if (s0..s1).contains(&k) {
+                    sum += a;
+                    sum2 += b;
+                    count += n;
+                }
+            },
+        )?;
         let mu = sum / count as f64;
         let sd = (sum2 / count as f64 - mu * mu).max(0.0).sqrt();
         threshold = mu - pass.sd_thr * sd;
@@ -238,17 +264,29 @@ pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<Sl
         t32 = (sd > 0.0 && threshold.is_finite()).then_some(threshold as f32);
         progress(0.05);
         if t32.is_none() {
-            return Ok(SliceOutput { candidates: vec![Vec::new(); nz], threshold });
+            return Ok(SliceOutput {
+                candidates: vec![Vec::new(); nz],
+                threshold,
+            });
         }
     }
     let mut candidates = vec![Vec::new(); nz];
     let mut done = 0usize;
-    pass.run(0..npairs, t32, &mut workers, &mut ring, &mut |k, (_, _, c)| {
-        candidates[k] = c;
-        done += 1;
-        progress(0.05 + 0.75 * done as f32 / nz as f32);
-    })?;
-    Ok(SliceOutput { candidates, threshold })
+    pass.run(
+        0..npairs,
+        t32,
+        &mut workers,
+        &mut ring,
+        &mut |k, (_, _, c)| {
+            candidates[k] = c;
+            done += 1;
+            progress(0.05 + 0.75 * done as f32 / nz as f32);
+        },
+    )?;
+    Ok(SliceOutput {
+        candidates,
+        threshold,
+    })
 }
 
 /// Slab [start, end) of `n` slices centred on the middle of `nz`, clamped to 1 … nz slices.
