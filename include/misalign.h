@@ -119,6 +119,81 @@ typedef uint32_t misalign_status;
  */
 typedef struct misalign_network misalign_network;
 
+/**
+ * Settings of the fiducial detector. Get the defaults from `misalign_detect_options_default()`
+ * and change what you need; every field is validated by `misalign_detect`.
+ */
+typedef struct misalign_detect_options {
+  /**
+   * Bead diameter in Å (default 100 = 10 nm gold).
+   */
+  double fiducial_size_a;
+  /**
+   * Worker threads; 0 = one per available CPU (default 0). Results do not depend on it.
+   */
+  uint32_t threads;
+  /**
+   * k of the dark-outlier threshold mean − k·sd (default 5; Scipion uses 3).
+   */
+  double sd_thr;
+  /**
+   * Minimum pixel count of a 2D region (default 10; Scipion uses 50).
+   */
+  uint32_t min_area;
+  /**
+   * Box edge in voxels for the filters and the border margin (default 32).
+   */
+  uint32_t box_size;
+  /**
+   * Keep a candidate only if its mirror correlation is above this (default 0.1).
+   */
+  double mirror_corr_thr;
+  /**
+   * Drop a candidate whose radial profile's Mahalanobis distance is above this (default 2).
+   */
+  double mahalanobis_thr;
+  /**
+   * Relaxed mode: if the filters leave at most this many beads, return the unfiltered list;
+   * 0 = off (default 0; Scipion uses 3).
+   */
+  uint32_t relaxed_min;
+  /**
+   * Threshold statistics per slice (true) or from the central slab (false, default).
+   */
+  bool per_slice_threshold;
+} misalign_detect_options;
+
+/**
+ * A tomogram borrowed from the caller for the duration of one call (never copied, never kept).
+ *
+ * Layout: `nz` sections of `ny` rows of `nx` floats, **x fastest, then y, then z** — exactly
+ * how Xmipp's `MultidimArray<float>` (`data`, `xdim`, `ydim`, `zdim`), an MRC file's data block
+ * and a C array `float v[nz][ny][nx]` are stored. Voxel (x, y, z) is
+ * `data[(z * ny + y) * nx + x]`. Z is the beam axis, Y the tilt axis. Gold beads are dark.
+ */
+typedef struct misalign_volume {
+  /**
+   * The first voxel; `nx * ny * nz` floats, all finite.
+   */
+  const float *data;
+  /**
+   * Voxels along x (fastest).
+   */
+  size_t nx;
+  /**
+   * Voxels along y.
+   */
+  size_t ny;
+  /**
+   * Voxels along z (slowest, beam axis).
+   */
+  size_t nz;
+  /**
+   * Voxel size in Å/voxel (isotropic), > 0.
+   */
+  float sampling_a;
+} misalign_volume;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -175,6 +250,39 @@ misalign_status misalign_score_cube(const float *prepared,
                                     float *score);
 
 /**
+ * The default detector settings (those of the original Xmipp program; bead 100 Å; all CPUs).
+ */
+struct misalign_detect_options misalign_detect_options_default(void);
+
+/**
+ * Finds the gold beads in `volume` (dark spheres of `options->fiducial_size_a` Å). Writes up to
+ * `capacity` beads to `beads_xyz` as x, y, z triples (0-based voxel coordinates of `volume`,
+ * voxel centres at integers; `3 * capacity` doubles) and the number found to `*count`.
+ * `options` may be NULL for the defaults. Allocates working memory; the volume is only read,
+ * slice by slice, and not kept. Thread-safe: concurrent calls are independent.
+ *
+ * If more than `capacity` beads were found, the first `capacity` are written, `*count` holds
+ * the total and the status is `MISALIGN_STATUS_BUFFER_TOO_SMALL` — call again with a larger
+ * array (or size it generously: a tomogram rarely holds more than a few hundred beads).
+ * `beads_xyz` may be NULL when `capacity` is 0, to count.
+ *
+ * Errors: `NULL_POINTER` (`volume`, its data, `count`), `INVALID_ARGUMENT` (zero or
+ * overflowing dimensions, a volume smaller than 8×8×5, sampling ≤ 0, a NaN or infinite voxel,
+ * an out-of-range option such as a bead diameter outside 2…512 voxels),
+ * `BUFFER_TOO_SMALL` (see above). On other errors `*count` is 0 and nothing is written.
+ *
+ * # Safety
+ * `volume` must point to a valid `misalign_volume` whose data holds `nx·ny·nz` floats;
+ * `beads_xyz` must hold `3 * capacity` writable doubles and `count` one writable `size_t`,
+ * none of them modified by anyone else during the call.
+ */
+misalign_status misalign_detect(const struct misalign_volume *volume,
+                                const struct misalign_detect_options *options,
+                                double *beads_xyz,
+                                size_t capacity,
+                                size_t *count);
+
+/**
  * The message of the most recent failed call on the calling thread, or an empty string if the
  * most recent fallible call succeeded (or none was made). Never NULL.
  *
@@ -213,7 +321,7 @@ const char *misalign_status_name(uint32_t status);
  * # Safety
  * `path` must be a NUL-terminated string; `out` must point to a writable pointer.
  */
-misalign_status misalign_network_from_file(const char *path, misalign_network **out);
+misalign_status misalign_network_from_file(const char *path, struct misalign_network **out);
 
 /**
  * Loads a network from the bytes of a `.mlw` weight file held in memory (copied; the buffer
@@ -227,7 +335,7 @@ misalign_status misalign_network_from_file(const char *path, misalign_network **
  */
 misalign_status misalign_network_from_bytes(const uint8_t *bytes,
                                             size_t len,
-                                            misalign_network **out);
+                                            struct misalign_network **out);
 
 /**
  * Frees a network handle. NULL is allowed and ignored. The handle must not be used afterwards
@@ -236,7 +344,7 @@ misalign_status misalign_network_from_bytes(const uint8_t *bytes,
  * # Safety
  * `net` must be NULL or a handle returned by this library and not yet freed.
  */
-void misalign_network_free(misalign_network *net);
+void misalign_network_free(struct misalign_network *net);
 
 /**
  * Scores `n_cubes` cubes of 32³ stored one after another in `cubes` (`n_cubes *
@@ -254,7 +362,7 @@ void misalign_network_free(misalign_network *net);
  * `net` must be a live handle; `cubes` must point to `n_cubes * MISALIGN_CUBE_LEN` readable
  * floats and `scores` to `scores_capacity` writable floats that nobody else accesses meanwhile.
  */
-misalign_status misalign_network_score(const misalign_network *net,
+misalign_status misalign_network_score(const struct misalign_network *net,
                                        const float *cubes,
                                        size_t n_cubes,
                                        bool normalize,

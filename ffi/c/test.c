@@ -273,6 +273,97 @@ static void test_network(const char *dir, const unsigned char *w, size_t wlen, c
     misalign_network_free(NULL);
 }
 
+/* nz*ny*nx floats, x fastest: background 5 with uniform noise of +-0.5 and a soft dark sphere of
+ * diameter 10 voxels at each of the n beads. */
+static float *planted_volume(size_t nx, size_t ny, size_t nz, const double (*beads)[3], size_t n) {
+    float *v = malloc(nx * ny * nz * sizeof *v);
+    uint64_t state = 0x9e3779b97f4a7c15u;
+    size_t x, y, z, b;
+    if (!v) return NULL;
+    for (z = 0; z < nz; ++z)
+        for (y = 0; y < ny; ++y)
+            for (x = 0; x < nx; ++x) {
+                double s;
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                s = 5.0 + (double)(state >> 11) / 9007199254740992.0 - 0.5;
+                for (b = 0; b < n; ++b) {
+                    double dx = x - beads[b][0], dy = y - beads[b][1], dz = z - beads[b][2];
+                    s -= 1.0 / (1.0 + exp((sqrt(dx * dx + dy * dy + dz * dz) - 5.0) / 0.7));
+                }
+                v[(z * ny + y) * nx + x] = (float)s;
+            }
+    return v;
+}
+
+static void test_detect(void) {
+    static const double truth[3][3] = {{30.0, 25.0, 20.0}, {65.0, 30.0, 18.0}, {40.0, 58.0, 22.0}};
+    const size_t nx = 96, ny = 80, nz = 41;
+    float *data = planted_volume(nx, ny, nz, truth, 3);
+    misalign_volume vol;
+    misalign_detect_options opts = misalign_detect_options_default();
+    double xyz[3 * 16], one[3];
+    size_t n = 99, i, j, matched = 0;
+    if (!data) {
+        CHECK(0, "allocation");
+        return;
+    }
+    vol.data = data, vol.nx = nx, vol.ny = ny, vol.nz = nz, vol.sampling_a = 10.0f;
+    CHECK(opts.fiducial_size_a == 100.0 && opts.threads == 0, "detect defaults: 100 A, all CPUs");
+    opts.threads = 2;
+    EXPECT_STATUS(misalign_detect(&vol, &opts, xyz, 16, &n), MISALIGN_STATUS_OK, "detect");
+    for (i = 0; i < 3; ++i)
+        for (j = 0; j < n && j < 16; ++j) {
+            double dx = xyz[3 * j] - truth[i][0], dy = xyz[3 * j + 1] - truth[i][1],
+                   dz = xyz[3 * j + 2] - truth[i][2];
+            if (sqrt(dx * dx + dy * dy + dz * dz) < 5.0) {
+                ++matched;
+                break;
+            }
+        }
+    CHECK(matched == 3, "the 3 planted beads found (%zu detections)", n);
+    if (n > 1) {
+        size_t total = n;
+        EXPECT_STATUS(misalign_detect(&vol, NULL, one, 1, &n), MISALIGN_STATUS_BUFFER_TOO_SMALL,
+                      "detect into a 1-bead array");
+        CHECK(n == total && one[0] == xyz[0] && one[2] == xyz[2],
+              "first bead written, total %zu reported", n);
+    }
+    EXPECT_STATUS(misalign_detect(NULL, NULL, xyz, 16, &n), MISALIGN_STATUS_NULL_POINTER,
+                  "detect(NULL volume)");
+    CHECK(n == 0, "count is 0 after an error");
+    EXPECT_STATUS(misalign_detect(&vol, NULL, xyz, 16, NULL), MISALIGN_STATUS_NULL_POINTER,
+                  "detect with NULL count");
+    EXPECT_STATUS(misalign_detect(&vol, NULL, NULL, 16, &n), MISALIGN_STATUS_NULL_POINTER,
+                  "detect with NULL output and capacity 16");
+    vol.sampling_a = (float)NAN;
+    EXPECT_STATUS(misalign_detect(&vol, NULL, xyz, 16, &n), MISALIGN_STATUS_INVALID_ARGUMENT,
+                  "detect with NaN sampling");
+    vol.sampling_a = 10.0f;
+    vol.nz = 0;
+    EXPECT_STATUS(misalign_detect(&vol, NULL, xyz, 16, &n), MISALIGN_STATUS_INVALID_ARGUMENT,
+                  "detect with nz = 0");
+    vol.nz = (size_t)-1 / 2;
+    EXPECT_STATUS(misalign_detect(&vol, NULL, xyz, 16, &n), MISALIGN_STATUS_INVALID_ARGUMENT,
+                  "detect with overflowing dimensions");
+    vol.nz = nz;
+    vol.data = (const float *)((const char *)data + 1);
+    EXPECT_STATUS(misalign_detect(&vol, NULL, xyz, 16, &n), MISALIGN_STATUS_INVALID_ARGUMENT,
+                  "detect with misaligned data");
+    vol.data = data;
+    EXPECT_STATUS(misalign_detect(&vol, NULL, (double *)(void *)data, 16, &n),
+                  MISALIGN_STATUS_INVALID_ARGUMENT, "detect writing over its own volume");
+    opts.fiducial_size_a = 1.0;
+    EXPECT_STATUS(misalign_detect(&vol, &opts, xyz, 16, &n), MISALIGN_STATUS_INVALID_ARGUMENT,
+                  "detect with a 0.1-voxel bead");
+    data[(7 * ny + 3) * nx + 2] = (float)NAN;
+    EXPECT_STATUS(misalign_detect(&vol, NULL, xyz, 16, &n), MISALIGN_STATUS_INVALID_ARGUMENT,
+                  "detect in a volume with a NaN voxel");
+    CHECK(strstr(misalign_last_error(), "(x 2, y 3, z 7)") != NULL, "the NaN voxel is located");
+    free(data);
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/fixtures/keras-golden";
     size_t wlen = 0, mlen = 0, clen = 0, nvox = 0, ncubes = 0;
@@ -296,6 +387,7 @@ int main(int argc, char **argv) {
     if (quick) ncubes = 2;
     test_core(w, wlen, cubes, ncubes, expected);
     test_network(dir, w, wlen, cubes, ncubes, expected);
+    test_detect();
 
     free(cubes);
     free(csv);
