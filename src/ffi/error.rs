@@ -244,6 +244,20 @@ mod tests {
     }
 
     #[test]
+    fn messages_are_per_thread() {
+        let _ = guard(|| Err(Failure::invalid("main thread failure")));
+        let other = std::thread::spawn(|| {
+            let before = last();
+            let _ = guard(|| Err(Failure::invalid("worker failure")));
+            (before, last())
+        })
+        .join()
+        .expect("worker thread");
+        assert_eq!(other, (String::new(), "worker failure".to_string()));
+        assert_eq!(last(), "main thread failure");
+    }
+
+    #[test]
     fn panics_become_a_status() {
         let st = guard(|| {
             let v: Vec<u8> = Vec::new();
