@@ -66,3 +66,19 @@ fn keras3_golden_scores_match() {
 fn keras2_golden_scores_match() {
     max_abs_error("keras2-golden");
 }
+
+#[test]
+fn rust_encoder_writes_the_same_bytes_as_the_python_converter() {
+    for dir in ["keras-golden", "keras2-golden"] {
+        let bytes = fixture(dir, "model.mlw");
+        let wf = WeightFile::parse(&bytes).unwrap();
+        let values: Vec<f32> = (0..misalign::net::topology::PARAM_COUNT)
+            .map(|k| wf.value(k).unwrap())
+            .collect();
+        let again = misalign::net::weights::encode(&values, wf.epsilon()).unwrap();
+        assert!(
+            again == bytes,
+            "{dir}: Rust encoder output differs from the converter's"
+        );
+    }
+}

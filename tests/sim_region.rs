@@ -186,3 +186,220 @@ fn region_timing() {
         t.elapsed().as_secs_f64() * 1e3 / n as f64
     );
 }
+
+/// Cost split (run with --ignored --nocapture): empty phantom vs default background.
+#[test]
+#[ignore]
+fn region_timing_split() {
+    for (name, ph) in [
+        ("empty", PhantomParams::empty()),
+        ("default", PhantomParams::default()),
+    ] {
+        let p = RegionParams {
+            phantom: ph,
+            ..Default::default()
+        };
+        let n = 10;
+        let c0 = cpu_s();
+        let t = std::time::Instant::now();
+        for s in 0..n {
+            simulate_region(&RegionParams {
+                seed: s,
+                ..p.clone()
+            })
+            .unwrap();
+        }
+        eprintln!(
+            "{name}: {:.1} ms wall, {:.1} ms CPU",
+            t.elapsed().as_secs_f64() * 1e3 / n as f64,
+            (cpu_s() - c0) * 1e3 / n as f64
+        );
+    }
+}
+
+/// CPU seconds of this process so far (utime + stime from /proc; 0 where unavailable), so
+/// timings mean something on a loaded machine.
+fn cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (tick(11) + tick(12)) / 100.0
+}
+
+/// Per-stage CPU cost of a 64³ region (run with --ignored --nocapture).
+#[test]
+#[ignore]
+fn region_stage_costs() {
+    use misalign::host::sim::filter::{Filterer, ViewSpec};
+    use misalign::host::sim::phantom::{self, Aabb, Slab};
+    use misalign::host::sim::project::ImageGeom;
+    use misalign::host::sim::rng::Rng;
+    use misalign::host::sim::wbp::{backproject, Grid};
+    use misalign::host::sim::Acquisition;
+    let acq = Acquisition::default();
+    let s = 6.25f32;
+    let grid = Grid {
+        dims: [64; 3],
+        sampling: s,
+        origin: [-200.0; 3],
+    };
+    let ph = PhantomParams::default();
+    let slab = Slab::new(&ph);
+    let mut objs = vec![phantom::bead([0.0; 3], 100.0, &ph)];
+    let bx = Aabb {
+        lo: [-4600.0, -1000.0, 0.0],
+        hi: [4600.0, 1000.0, 0.0],
+    };
+    phantom::background(&ph, &slab, &bx, &mut Rng::new(1, 1), &mut objs);
+    eprintln!("{} objects", objs.len());
+    let angles = acq.angles_deg().unwrap();
+    let mut f = Filterer::new();
+    for (name, o) in [("bead only", &objs[..1]), ("background", &objs[..])] {
+        let c0 = cpu_s();
+        let imgs: Vec<_> = angles
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let geom = ImageGeom {
+                    theta: a.to_radians(),
+                    rot: 0.0,
+                    shift: [0.0; 2],
+                };
+                let spec = ViewSpec {
+                    geom,
+                    dose_px: 100.0,
+                    seed: 1,
+                    stream: i as u64,
+                };
+                f.image(
+                    o,
+                    &spec,
+                    &acq,
+                    angles.len(),
+                    s,
+                    grid.u_span(geom.theta),
+                    (grid.origin[1], 64),
+                    3,
+                )
+            })
+            .collect();
+        let c1 = cpu_s();
+        let views: Vec<_> = angles
+            .iter()
+            .map(|a| a.to_radians())
+            .zip(imgs.iter())
+            .collect();
+        let mut out = vec![0.0f32; 64 * 64 * 64];
+        for _ in 0..10 {
+            backproject(&grid, &views, 0, &mut out);
+        }
+        let c2 = cpu_s();
+        eprintln!(
+            "{name}: images {:.1} ms, backprojection {:.1} ms",
+            (c1 - c0) * 1e3,
+            (c2 - c1) * 1e2
+        );
+    }
+}
+
+/// Birds smear the bead along Y (the tilt axis), not along X.
+#[test]
+fn birds_stretch_along_y() {
+    let moments = |bird: f32| -> [f64; 3] {
+        let mut p = clean(48);
+        p.misalignment.bird_a = bird;
+        let (v, t) = simulate_region(&p).unwrap();
+        dark_centroid(&v, t.beads[0].centre, 20.0, 0.2).1
+    };
+    let (a, b) = (moments(0.0), moments(40.0));
+    assert!(b[1] > 1.5 * a[1], "y moment {} → {}", a[1], b[1]);
+    assert!(
+        b[1] - a[1] > 2.0 * (b[0] - a[0]).abs(),
+        "x {:?} y {:?}",
+        a,
+        b
+    );
+}
+
+/// A twister does nothing to a bead on the field centre and more the farther out it sits.
+#[test]
+fn twisters_grow_with_distance_from_the_centre() {
+    let spread = |twister: f32, at: [f32; 3]| -> f64 {
+        let mut p = clean(48);
+        p.misalignment.twister_deg = twister;
+        p.centre_in_field_a = at;
+        let (v, t) = simulate_region(&p).unwrap();
+        // Follow the bead to where it was reconstructed.
+        let c = misalign::host::sim::pictures::darkest_near(&v, t.beads[0].centre, 20.0);
+        let m = dark_centroid(&v, c, 20.0, 0.2).1;
+        m[0] + m[1] + m[2]
+    };
+    let base = spread(0.0, [0.0; 3]);
+    let centre = spread(2.0, [0.0; 3]);
+    let near = spread(2.0, [600.0, 600.0, 0.0]);
+    let far = spread(2.0, [2000.0, 2000.0, 0.0]);
+    assert!(
+        (centre / base - 1.0).abs() < 0.05,
+        "on the axis centre {base} vs {centre}"
+    );
+    assert!(
+        near > 1.03 * base && far > 1.1 * near,
+        "{base} {near} {far}"
+    );
+}
+
+/// With a CTF (plain or phase-flipped) the bead is still dark at its true centre.
+#[test]
+fn ctf_keeps_the_bead_dark_and_centred() {
+    for flip in [false, true] {
+        let mut p = clean(48);
+        p.bead_offset_px = [-0.4, 0.25, 0.1];
+        p.acquisition.defocus_um = Some(-4.0);
+        p.acquisition.phase_flip = flip;
+        let (v, t) = simulate_region(&p).unwrap();
+        let truth = t.beads[0].centre;
+        let c0 = truth.map(|x| x.round() as usize);
+        let sd =
+            (v.data.iter().map(|x| (*x as f64).powi(2)).sum::<f64>() / v.data.len() as f64).sqrt();
+        assert!(
+            (v.get(c0[0], c0[1], c0[2]) as f64) < -sd,
+            "flip {flip}: centre not dark"
+        );
+        let mut c = truth.map(|x| x.round());
+        for _ in 0..8 {
+            c = dark_centroid(&v, c, 10.0, 0.3).0;
+        }
+        for a in 0..3 {
+            assert!(
+                (c[a] - truth[a]).abs() < 0.5,
+                "flip {flip} axis {a}: {c:?} vs {truth:?}"
+            );
+        }
+    }
+}
+
+/// Neighbours never overlap the requested bead; truths mark which are inside the cube.
+#[test]
+fn neighbours_keep_clear_of_the_bead() {
+    let p = RegionParams {
+        edge: 48,
+        neighbours: 6,
+        phantom: PhantomParams::empty(),
+        seed: 9,
+        ..Default::default()
+    };
+    let (_, t) = simulate_region(&p).unwrap();
+    assert_eq!(t.beads.len(), 7);
+    let d = p.bead_diameter_a as f64 / p.sampling_a as f64;
+    for b in &t.beads[1..] {
+        let dist = (0..3)
+            .map(|a| (b.centre[a] - t.beads[0].centre[a]).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        assert!(dist >= 1.0 * d, "neighbour {:?} overlaps", b.centre);
+        let inside = b.centre.iter().all(|&c| (0.0..=47.0).contains(&c));
+        assert_eq!(inside, b.inside);
+    }
+    assert!(t.beads.iter().filter(|b| b.inside).count() >= 4);
+}

@@ -100,7 +100,7 @@ impl BandPass {
         let f0 = 1.0 / diameter_px;
         let fl = (f0 / 1.1) as f32;
         let fh = (f0 / 0.9) as f32;
-        let reach = ((fh + w) as f64 * n as f64).floor() as usize;
+        let reach = libm::floor((fh + w) as f64 * n as f64) as usize;
         let jmax = reach.min(n / 2);
         Ok(BandPass {
             nx,

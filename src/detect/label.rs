@@ -6,6 +6,9 @@
 //! caller-provided buffer; after a region is filled it holds exactly that region's pixels,
 //! which the statistics use without any heap.
 
+// Index loops read like the geometry they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// Labels (u32) and queue entries (u32) [`label_regions`] needs for an `nx × ny` slice.
 pub const fn buffer_len(nx: usize, ny: usize) -> usize {
     nx * ny
@@ -32,6 +35,7 @@ pub struct Region {
 /// `labels` holds the label image afterwards (0 = background). Returns the number of regions.
 /// Regions smaller than `min_area` pixels are reported with `mec_radius = circularity = 0`
 /// (their enclosing circle is not computed).
+#[allow(clippy::too_many_arguments)]
 pub fn label_regions(
     values: &[f32],
     nx: usize,

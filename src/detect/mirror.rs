@@ -103,7 +103,11 @@ pub fn mirror_pearson(w: &[f32], l: usize) -> Result<f64, super::KernelError> {
         return Err(super::KernelError::BufferSize);
     }
     let mean = w.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
-    let var = w.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+    let var = w
+        .iter()
+        .map(|&v| (v as f64 - mean) * (v as f64 - mean))
+        .sum::<f64>()
+        / n as f64;
     if var <= 0.0 {
         return Ok(0.0);
     }

@@ -7,6 +7,9 @@
 //! Properties (used by the tests): the mean of d² over the candidates is the number of
 //! components used (2), and d² ≤ N − 1.
 
+// Index loops read like the matrix formulas they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// Largest profile length supported (box sizes up to 128).
 pub const MAX_BINS: usize = 64;
 
@@ -30,7 +33,11 @@ pub fn radial_profile(
         return Err(super::KernelError::BufferSize);
     }
     let mean = slab.iter().map(|&v| v as f64).sum::<f64>() / n as f64;
-    let var = slab.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / n as f64;
+    let var = slab
+        .iter()
+        .map(|&v| (v as f64 - mean) * (v as f64 - mean))
+        .sum::<f64>()
+        / n as f64;
     let inv_sd = if var > 0.0 {
         1.0 / libm::sqrt(var)
     } else {
@@ -108,7 +115,7 @@ pub fn mahalanobis(
             if slot == 1 && k == order[0] {
                 continue;
             }
-            if best.is_none_or(|b| cov[k][k] > cov[b][b]) {
+            if best.map_or(true, |b| cov[k][k] > cov[b][b]) {
                 best = Some(k);
             }
         }

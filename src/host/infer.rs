@@ -6,6 +6,41 @@ use crate::net::forward::{logit, normalize_cube, sigmoid, Prepared, Scratch};
 use crate::net::topology::CUBE_LEN;
 use crate::net::weights::WeightFile;
 
+impl Prepared {
+    /// A prepared network on the heap, built in place (no 432 KiB stack temporary).
+    pub fn boxed(wf: &WeightFile<'_>) -> Box<Self> {
+        // SAFETY: `Prepared` holds only f32 values, for which all-zero bits are valid.
+        let mut p: Box<Self> = unsafe { zeroed_box() };
+        p.load(wf);
+        p
+    }
+}
+
+impl Scratch {
+    /// A scratch on the heap (no 310 KiB stack temporary).
+    pub fn boxed() -> Box<Self> {
+        // SAFETY: `Scratch` is an f32 array; all-zero bits are valid.
+        unsafe { zeroed_box() }
+    }
+}
+
+/// Allocates a zeroed `T` directly on the heap.
+///
+/// # Safety
+/// All-zero bits must be a valid `T` and `T` must not be zero-sized.
+unsafe fn zeroed_box<T>() -> Box<T> {
+    let layout = std::alloc::Layout::new::<T>();
+    // SAFETY: non-zero size (caller); null is handled; zero bits are a valid `T` (caller); the
+    // pointer comes from the global allocator with `T`'s layout, as `Box::from_raw` requires.
+    unsafe {
+        let p = std::alloc::alloc_zeroed(layout) as *mut T;
+        if p.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        Box::from_raw(p)
+    }
+}
+
 /// Reads and validates a `.mlw` weight file and expands it for the forward pass.
 /// Errors name the file: [`Error::Io`] if it cannot be read, [`Error::Weights`] if it is invalid.
 pub fn load_weights(path: &Path) -> Result<Box<Prepared>> {

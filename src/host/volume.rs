@@ -37,16 +37,7 @@ impl Volume {
 
     /// Wraps existing data after checking its length.
     pub fn from_data(dims: [usize; 3], voxel_size: [f32; 3], data: Vec<f32>) -> Result<Self> {
-        let len = voxel_count(dims)?;
-        if data.len() != len {
-            return Err(Error::Invalid(format!(
-                "volume of {}×{}×{} needs {len} values, got {}",
-                dims[0],
-                dims[1],
-                dims[2],
-                data.len()
-            )));
-        }
+        check_len(dims, data.len())?;
         Ok(Volume {
             dims,
             voxel_size,
@@ -87,6 +78,18 @@ pub fn voxel_count(dims: [usize; 3]) -> Result<usize> {
         .ok_or_else(|| Error::Invalid(format!("volume dimensions {dims:?} overflow")))
 }
 
+/// Fails unless `len` is exactly the voxel count of `dims`.
+fn check_len(dims: [usize; 3], len: usize) -> Result<()> {
+    let want = voxel_count(dims)?;
+    if len != want {
+        return Err(Error::Invalid(format!(
+            "volume of {}×{}×{} needs {want} values, got {len}",
+            dims[0], dims[1], dims[2]
+        )));
+    }
+    Ok(())
+}
+
 impl SliceSource for Volume {
     fn dims(&self) -> [usize; 3] {
         self.dims
@@ -121,16 +124,7 @@ pub struct VolumeView<'a> {
 impl<'a> VolumeView<'a> {
     /// Checks that `data` holds exactly `nx * ny * nz` values (x fastest).
     pub fn new(dims: [usize; 3], voxel_size: [f32; 3], data: &'a [f32]) -> Result<Self> {
-        let len = voxel_count(dims)?;
-        if data.len() != len {
-            return Err(Error::Invalid(format!(
-                "volume of {}×{}×{} needs {len} values, got {}",
-                dims[0],
-                dims[1],
-                dims[2],
-                data.len()
-            )));
-        }
+        check_len(dims, data.len())?;
         Ok(VolumeView {
             dims,
             voxel_size,

@@ -27,8 +27,8 @@ const BN_CHANNELS: usize = CHANNELS[1] + CHANNELS[2] + CHANNELS[3] + CHANNELS[4]
 const CH_OFF: [usize; 4] = [0, 16, 32, 64];
 
 /// Network parameters as f32, ready for the kernels. About 432 KiB ([`PREPARED_BYTES`]); keep
-/// it in a `static`, a `Box` ([`Prepared::boxed`]) or another long-lived place, not on a small
-/// stack.
+/// it in a `static`, a `Box` (`Prepared::boxed`, with `std`) or another long-lived place, not on
+/// a small stack.
 #[derive(Clone)]
 pub struct Prepared {
     k1: [f32; K1],
@@ -108,38 +108,11 @@ impl Prepared {
         }
         self.d2b = tensor(wf, d + 3).get(0);
     }
-
-    /// A prepared network on the heap (avoids a 432 KiB stack temporary).
-    #[cfg(feature = "std")]
-    pub fn boxed(wf: &WeightFile<'_>) -> std::boxed::Box<Self> {
-        // SAFETY: `Prepared` holds only f32 values, for which all-zero bits are valid.
-        let mut p: std::boxed::Box<Self> = unsafe { zeroed_box() };
-        p.load(wf);
-        p
-    }
 }
 
 fn tensor<'a>(wf: &WeightFile<'a>, i: usize) -> super::weights::Tensor<'a> {
     // The index comes from the topology constants, so it is always in range.
     wf.tensor(i).expect("tensor index from topology")
-}
-
-/// Allocates a zeroed `T` directly on the heap.
-///
-/// # Safety
-/// All-zero bits must be a valid `T` (true for structs of f32 arrays).
-#[cfg(feature = "std")]
-unsafe fn zeroed_box<T>() -> std::boxed::Box<T> {
-    let layout = std::alloc::Layout::new::<T>();
-    // SAFETY: the layout has non-zero size (only used for the large buffers here); a null result
-    // is handled; the caller guarantees zero bits form a valid `T`.
-    unsafe {
-        let p = std::alloc::alloc_zeroed(layout) as *mut T;
-        if p.is_null() {
-            std::alloc::handle_alloc_error(layout);
-        }
-        std::boxed::Box::from_raw(p)
-    }
 }
 
 const A_LEN: usize = 16 * 16 * 16 * CHANNELS[1];
@@ -180,13 +153,6 @@ impl Scratch {
     /// A zeroed scratch (contents never matter between calls).
     pub const fn zeroed() -> Self {
         Scratch([0.0; SCRATCH_LEN])
-    }
-
-    /// A scratch on the heap (avoids a 310 KiB stack temporary).
-    #[cfg(feature = "std")]
-    pub fn boxed() -> std::boxed::Box<Self> {
-        // SAFETY: `Scratch` is an f32 array; all-zero bits are valid.
-        unsafe { zeroed_box() }
     }
 }
 

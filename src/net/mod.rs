@@ -3,6 +3,7 @@
 //! Typical use: [`weights::WeightFile::parse`] the bytes of a `.mlw` file, expand them once into
 //! a [`forward::Prepared`], then call [`forward::score`] per cube with one [`forward::Scratch`]
 //! per thread.
+pub mod baked;
 pub mod forward;
 pub mod kernels;
 pub mod topology;

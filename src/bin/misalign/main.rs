@@ -6,6 +6,8 @@ use clap::{Parser, Subcommand};
 
 mod infer;
 mod info;
+mod peak;
+mod simulate;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +26,10 @@ enum Command {
     Infer(infer::Args),
     /// Header summary and data statistics of MRC files.
     Info(info::Args),
+    /// Find the gold fiducial beads of a tomogram (Xmipp's image_peak_high_contrast).
+    Peak(peak::Args),
+    /// Simulate a (mis)aligned tomogram with gold beads, its ground truth and PNG slices.
+    Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -31,6 +37,8 @@ fn main() -> ExitCode {
     let result: Result<(), misalign::host::Error> = match cli.command {
         Command::Infer(a) => infer::run(a),
         Command::Info(a) => info::run(a),
+        Command::Peak(a) => peak::run(a),
+        Command::Simulate(a) => simulate::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,9 @@
 //! From per-slice 2D candidates to 3D candidates: slice-to-slice voting, chain linking and
 //! duplicate merging.
 
+// Index loops read like the geometry they implement.
+#![allow(clippy::needless_range_loop)]
+
 /// One 2D candidate: region centroid (pixels, real) and area.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Cand2 {
@@ -62,7 +65,7 @@ pub fn chains(slices: &[Vec<Cand2>], r: f64) -> Vec<[f64; 3]> {
             if k > 0 {
                 for (o, &id) in slices[k - 1].iter().zip(&ids[k - 1]) {
                     let d2 = (c.x - o.x).powi(2) + (c.y - o.y).powi(2);
-                    if d2 < r2 && best.is_none_or(|(b, _)| d2 < b) {
+                    if d2 < r2 && best.map_or(true, |(b, _)| d2 < b) {
                         best = Some((d2, id));
                     }
                 }

@@ -66,7 +66,7 @@ impl Default for DetectorParams {
             mahalanobis_thr: 2.0,
             relaxed_min: None,
             bandpass_width: crate::detect::bandpass::DEFAULT_WIDTH,
-            threshold_mode: ThresholdMode::CentralSlab,
+            threshold_mode: ThresholdMode::PerSlice,
             threads: 1,
         }
     }
@@ -207,6 +207,7 @@ pub fn detect(
         sd_thr: p.sd_thr,
         mode: p.threshold_mode,
         samp_slices: p.number_samp_slices,
+        frame: p.box_size / 2,
     };
     let out = slices::slice_candidates(&pass, progress)?;
     t.slices = t0.elapsed().as_secs_f64();

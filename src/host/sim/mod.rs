@@ -11,6 +11,7 @@ pub mod filter;
 pub mod misalign;
 pub mod params;
 pub mod phantom;
+pub mod pictures;
 pub mod project;
 mod region;
 pub mod rng;

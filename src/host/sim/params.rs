@@ -248,6 +248,9 @@ pub struct PhantomParams {
     pub cluster_fraction: f32,
     /// Gold contrast relative to protein (per Å of path).
     pub gold_contrast: f32,
+    /// Fraction of the gold contrast that is amplitude contrast (scattering outside the
+    /// aperture), which the CTF does not modulate: keeps beads solidly dark under defocus.
+    pub gold_amplitude: f32,
 }
 
 impl Default for PhantomParams {
@@ -262,7 +265,8 @@ impl Default for PhantomParams {
             ice_per_um2: 0.5,
             beads_on_surface: 0.6,
             cluster_fraction: 0.2,
-            gold_contrast: 20.0,
+            gold_contrast: 40.0,
+            gold_amplitude: 0.6,
         }
     }
 }
@@ -293,6 +297,7 @@ impl PhantomParams {
             self.beads_on_surface,
             self.cluster_fraction,
             self.gold_contrast,
+            self.gold_amplitude,
         ];
         let nonneg = [
             self.blobs,
@@ -306,12 +311,13 @@ impl PhantomParams {
             || self.slab_thickness_a <= 0.0
             || !(0.0..=1.0).contains(&self.beads_on_surface)
             || !(0.0..=1.0).contains(&self.cluster_fraction)
+            || !(0.0..=1.0).contains(&self.gold_amplitude)
             || self.slab_tilt_deg.iter().any(|a| a.abs() > 30.0)
             || self.blobs > 2000.0
         {
             return Err(Error::Invalid(format!(
                 "simulate: bad phantom parameters {self:?} (need finite values, thickness > 0, \
-                 fractions in [0,1], slab tilt ≤ 30°, densities ≥ 0, blobs ≤ 2000)"
+                 fractions in [0,1] (incl. gold_amplitude), slab tilt ≤ 30°, densities ≥ 0, blobs ≤ 2000)"
             )));
         }
         Ok(())

@@ -8,6 +8,10 @@ use super::rng::Rng;
 /// ribosome-sized object darkens an image by a few per cent.
 pub const PROTEIN_PER_A: f32 = 1.5e-4;
 
+/// Gaussians are rendered out to this many σ (per axis 99.95 % of the mass; the pixel
+/// integrals inside are exact).
+pub const GAUSS_REACH: f32 = 3.5;
+
 /// The shape of an object.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Shape {
@@ -25,6 +29,10 @@ pub struct Object {
     pub centre: [f32; 3],
     pub shape: Shape,
     pub density: f32,
+    /// Fraction of the contrast that is amplitude contrast (electrons scattered out of the
+    /// objective aperture: not modulated by the CTF). 0 for biological matter, whose 7 %
+    /// amplitude contrast is part of the CTF; large for gold.
+    pub amplitude: f32,
 }
 
 impl Object {
@@ -32,7 +40,7 @@ impl Object {
     pub fn reach(&self) -> f32 {
         match self.shape {
             Shape::Ball { radius } => radius,
-            Shape::Gauss { sigma } => 4.0 * sigma,
+            Shape::Gauss { sigma } => GAUSS_REACH * sigma,
         }
     }
 }
@@ -85,6 +93,7 @@ pub fn bead(centre: [f32; 3], diameter_a: f32, p: &PhantomParams) -> Object {
             radius: 0.5 * diameter_a,
         },
         density: p.gold_contrast * PROTEIN_PER_A,
+        amplitude: p.gold_amplitude,
     }
 }
 
@@ -130,6 +139,7 @@ pub fn background(
             centre,
             shape: Shape::Gauss { sigma },
             density: rng.range(0.8, 2.0) as f32 * protein,
+            amplitude: 0.0,
         });
     }
 
@@ -149,6 +159,7 @@ pub fn background(
                 centre: c,
                 shape: Shape::Ball { radius },
                 density: sign * d,
+                amplitude: 0.0,
             });
         }
     }
@@ -160,7 +171,8 @@ pub fn background(
         let mut phi = rng.range(0.0, std::f64::consts::TAU) as f32;
         let mut elev = rng.range(-0.3, 0.3) as f32;
         let bend = rng.range(-1.0, 1.0) as f32 / 1500.0; // rad per Å: gently curved
-        let step = sigma; // subunits overlap into a smooth tube
+                                                         // Subunits 2σ apart (actin-like beading; the ripple along the axis is ~1 %).
+        let step = 2.0 * sigma;
         let d = 1.2 * protein;
         let mut walked = 0.0;
         while walked < len {
@@ -168,6 +180,7 @@ pub fn background(
                 centre: pos,
                 shape: Shape::Gauss { sigma },
                 density: d,
+                amplitude: 0.0,
             });
             let (s, c) = phi.sin_cos();
             pos = [
@@ -198,6 +211,7 @@ pub fn background(
             centre: [x, y, z],
             shape: Shape::Ball { radius },
             density: rng.range(0.8, 1.2) as f32 * protein,
+            amplitude: 0.0,
         });
     }
 }

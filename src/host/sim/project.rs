@@ -25,11 +25,20 @@ impl ImageGeom {
 
     /// Where the point `p` appears in the *measured* image: `R⁻¹·(P(p) − shift)`.
     pub fn place(&self, p: [f32; 3]) -> (f32, f32) {
-        let (u, v) = Self::project(self.theta.sin_cos(), p);
-        let (du, dv) = (u - self.shift[0], v - self.shift[1]);
+        self.placer()(p)
+    }
+
+    /// [`ImageGeom::place`] with the trigonometry done once, for many points.
+    pub fn placer(&self) -> impl Fn([f32; 3]) -> (f32, f32) {
+        let tcs = self.theta.sin_cos();
         let (s, c) = self.rot.sin_cos();
-        // R = [[c, −s], [s, c]]; R⁻¹ = Rᵀ.
-        (c * du + s * dv, -s * du + c * dv)
+        let [su, sv] = self.shift;
+        move |p| {
+            let (u, v) = Self::project(tcs, p);
+            let (du, dv) = (u - su, v - sv);
+            // R = [[c, −s], [s, c]]; R⁻¹ = Rᵀ.
+            (c * du + s * dv, -s * du + c * dv)
+        }
     }
 }
 
@@ -43,14 +52,42 @@ pub struct Window {
     pub pixel: f32,
 }
 
+/// Which part of each object's contrast to render.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Everything (phase and amplitude).
+    All,
+    /// The phase part, `(1 − amplitude)·density`.
+    Phase,
+    /// The amplitude part, `amplitude·density` (objects without one are skipped).
+    Amplitude,
+}
+
 /// Adds the pixel-averaged projections of `objects` (contrast units) into `out`
 /// (`nv` rows of `nu`). `ss` is the sub-sampling per axis used at disc edges.
-pub fn render(objects: &[Object], g: &ImageGeom, w: &Window, ss: usize, out: &mut [f32]) {
+pub fn render(
+    objects: &[Object],
+    g: &ImageGeom,
+    w: &Window,
+    ss: usize,
+    part: Part,
+    out: &mut [f32],
+) {
     debug_assert_eq!(out.len(), w.nu * w.nv);
     let mut pu = Vec::new();
     let mut pv = Vec::new();
+    let place = g.placer();
     for o in objects {
-        let (uc, vc) = g.place(o.centre);
+        let density = o.density
+            * match part {
+                Part::All => 1.0,
+                Part::Phase => 1.0 - o.amplitude,
+                Part::Amplitude => o.amplitude,
+            };
+        if density == 0.0 {
+            continue;
+        }
+        let (uc, vc) = place(o.centre);
         let reach = o.reach();
         let p_lo = ((uc - reach - w.u0) / w.pixel).floor().max(0.0);
         let p_hi = ((uc + reach - w.u0) / w.pixel)
@@ -69,7 +106,7 @@ pub fn render(objects: &[Object], g: &ImageGeom, w: &Window, ss: usize, out: &mu
                 gauss_weights(w.u0 - uc, w.pixel, sigma, p_lo, p_hi, &mut pu);
                 gauss_weights(w.v0 - vc, w.pixel, sigma, r_lo, r_hi, &mut pv);
                 // ∫ρ₀·exp(−r²/2σ²) along the beam, averaged over the pixel area.
-                let amp = o.density * (std::f32::consts::TAU).powf(1.5) * sigma.powi(3)
+                let amp = density * (std::f32::consts::TAU).powf(1.5) * sigma.powi(3)
                     / (w.pixel * w.pixel);
                 for (r, &wv) in (r_lo..=r_hi).zip(&pv) {
                     let a = amp * wv;
@@ -187,18 +224,20 @@ mod tests {
             centre: [10.0, -7.0, 30.0],
             shape: Shape::Ball { radius: 40.0 },
             density: 1.0,
+            amplitude: 0.0,
         };
         let gauss = Object {
             centre: [-20.0, 15.0, -9.0],
             shape: Shape::Gauss { sigma: 9.0 },
             density: 1.0,
+            amplitude: 0.0,
         };
         for (o, want) in [
             (ball, 4.0 / 3.0 * std::f64::consts::PI * 40f64.powi(3)),
             (gauss, (std::f64::consts::TAU).powf(1.5) * 9f64.powi(3)),
         ] {
             let mut img = vec![0.0f32; 64 * 64];
-            render(&[o], &g, &w, 6, &mut img);
+            render(&[o], &g, &w, 6, Part::All, &mut img);
             let mass: f64 = img.iter().map(|&v| v as f64).sum::<f64>() * 16.0;
             assert!((mass / want - 1.0).abs() < 2e-3, "mass {mass} vs {want}");
         }
@@ -218,9 +257,10 @@ mod tests {
             centre: [0.0, 0.0, 0.0],
             shape: Shape::Ball { radius: 10.0 },
             density: 1.0,
+            amplitude: 0.0,
         };
         let mut img = vec![0.0f32; 33 * 33];
-        render(&[ball], &g, &w, 4, &mut img);
+        render(&[ball], &g, &w, 4, Part::All, &mut img);
         // Shift +4 Å in the formed image ⇒ the object appears at u = −4 Å = pixel 14.
         let row = &img[16 * 33..17 * 33];
         let (best, _) = row

@@ -127,7 +127,7 @@ pub fn simulate_region(p: &RegionParams) -> Result<(Volume, RegionTruth)> {
         inside: true,
     }];
 
-    let ice_margin = 1000.0;
+    let ice_margin = 800.0;
     let reach = lateral_reach(acq, m, &slab, &grid, ice_margin)?;
     let extent = p.edge as f32 * s;
     let bx = Aabb {
@@ -142,7 +142,16 @@ pub fn simulate_region(p: &RegionParams) -> Result<(Volume, RegionTruth)> {
     for k in 0..p.neighbours {
         // Alternate: even ones inside the cube, odd ones in the surrounding column.
         let (x, y, z) = if k % 2 == 0 {
-            let q = [0, 1, 2].map(|a| grid.origin[a] + rng.range(0.0, extent as f64) as f32);
+            // Anywhere in the cube but not overlapping the requested bead (a few tries; a
+            // touching neighbour is acceptable, clusters exist).
+            let mut q = centre;
+            for _ in 0..32 {
+                q = [0, 1, 2].map(|a| grid.origin[a] + rng.range(0.0, extent as f64) as f32);
+                let d2: f32 = (0..3).map(|a| (q[a] - centre[a]).powi(2)).sum();
+                if d2 >= (2.1 * r).powi(2) {
+                    break;
+                }
+            }
             (q[0], q[1], q[2])
         } else {
             let x = rng.range(bx.lo[0] as f64, bx.hi[0] as f64) as f32;

@@ -137,7 +137,7 @@ pub fn simulate_tomogram(p: &TomogramParams, threads: usize) -> Result<(Volume, 
     let slab = Slab::new(&ph);
     let acq = &p.acquisition;
     let mut rng = Rng::new(p.seed, 2);
-    let ice_margin = 1000.0;
+    let ice_margin = 800.0;
     let reach = lateral_reach(acq, &p.misalignment, &slab, &grid, ice_margin)?;
     let ext = [p.dims[0] as f32 * s, p.dims[1] as f32 * s];
     let bx = Aabb {

@@ -1,0 +1,96 @@
+//! Forward-pass speed: ms per cube and GFLOP/s at batch 1 on one thread (per backend), and the
+//! throughput gain of two threads through `score_cubes`. Run: `cargo bench --bench network`.
+use std::time::Instant;
+
+use criterion::{criterion_group, Criterion};
+use misalign::host::infer::score_cubes;
+use misalign::net::forward::{logit_with, Prepared, Scratch};
+use misalign::net::kernels::Backend;
+use misalign::net::topology::{CUBE_LEN, FLOPS_PER_CUBE};
+use misalign::net::weights::WeightFile;
+
+fn setup() -> (Box<Prepared>, Vec<f32>) {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/keras-golden");
+    let bytes = std::fs::read(format!("{dir}/model.mlw")).expect("fixture weights");
+    let net = Prepared::boxed(&WeightFile::parse(&bytes).expect("valid fixture"));
+    let mrc = std::fs::read(format!("{dir}/cubes.mrc")).expect("fixture cubes");
+    let cubes = mrc[1024..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    (net, cubes)
+}
+
+/// Best-of-5 mean time per cube (seconds) of `reps` single-thread calls.
+fn time_single(b: Backend, net: &Prepared, cubes: &[f32], reps: usize) -> f64 {
+    let mut scratch = Scratch::boxed();
+    let n = cubes.len() / CUBE_LEN;
+    let mut best = f64::INFINITY;
+    for _ in 0..5 {
+        let t = Instant::now();
+        let mut acc = 0.0f32;
+        for r in 0..reps {
+            let c: &[f32; CUBE_LEN] = cubes[(r % n) * CUBE_LEN..(r % n + 1) * CUBE_LEN]
+                .try_into()
+                .unwrap();
+            acc += logit_with(b, net, c, &mut scratch);
+        }
+        std::hint::black_box(acc);
+        best = best.min(t.elapsed().as_secs_f64() / reps as f64);
+    }
+    best
+}
+
+fn summary() {
+    let (net, cubes) = setup();
+    let mut backends = vec![Backend::scalar()];
+    backends.extend(Backend::avx2_fma());
+    for b in backends {
+        let s = time_single(b, &net, &cubes, 40);
+        println!(
+            "network/{:<9} batch 1, 1 thread: {:.3} ms/cube, {:.1} GFLOP/s",
+            b.name(),
+            s * 1e3,
+            FLOPS_PER_CUBE as f64 / s / 1e9
+        );
+    }
+    // Throughput: 64 cubes through score_cubes with 1 and 2 threads.
+    let many: Vec<f32> = cubes.iter().cycle().take(64 * CUBE_LEN).copied().collect();
+    let mut per = [0.0f64; 2];
+    for (k, threads) in [1usize, 2].into_iter().enumerate() {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t = Instant::now();
+            std::hint::black_box(score_cubes(&net, &many, false, threads).unwrap());
+            best = best.min(t.elapsed().as_secs_f64() / 64.0);
+        }
+        per[k] = best;
+        println!(
+            "network/score_cubes {threads} thread(s): {:.3} ms/cube",
+            best * 1e3
+        );
+    }
+    println!("network/2-thread throughput ratio: {:.2}x", per[0] / per[1]);
+}
+
+fn bench(c: &mut Criterion) {
+    let (net, cubes) = setup();
+    let cube: &[f32; CUBE_LEN] = cubes[..CUBE_LEN].try_into().unwrap();
+    let mut scratch = Scratch::boxed();
+    let b = Backend::best();
+    c.bench_function(&format!("logit batch1 {}", b.name()), |bn| {
+        bn.iter(|| logit_with(b, &net, std::hint::black_box(cube), &mut scratch))
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(3));
+    targets = bench
+}
+
+fn main() {
+    summary();
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

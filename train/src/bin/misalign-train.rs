@@ -1,0 +1,232 @@
+//! `misalign-train`: regenerates the simulated data and trains the strong and weak networks.
+//!
+//! `misalign-train all --out weights/` is the one documented command (docs/training.md).
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use misalign::host::fsutil::write_atomic;
+use misalign::host::{Error, Result};
+use misalign::net::weights::encode;
+use misalign_train::calibrate::calibrate;
+use misalign_train::checkpoint::{load_dataset, save_dataset};
+use misalign_train::data::{generate, Dataset, Kind, Task, KIND_NAMES};
+use misalign_train::train::{train, Metrics, TrainConfig, EPS};
+
+/// Mixed into the seed for the validation set so it never overlaps the training data.
+const VAL_SEED_XOR: u64 = 0x005E_ED0F_7A11;
+
+#[derive(Parser)]
+#[command(
+    name = "misalign-train",
+    about = "Train the misalign networks on simulated data"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the data set, train the strong network, then the weak one from it.
+    All(AllArgs),
+    /// Tomogram-level detection rates of a strong network on simulated tomograms.
+    Calibrate(CalArgs),
+}
+
+#[derive(clap::Args)]
+struct CalArgs {
+    /// Weight file of the strong network.
+    #[arg(long, default_value = "weights/strong.mlw")]
+    weights: PathBuf,
+    #[arg(long, default_value_t = 40)]
+    tomograms: usize,
+    #[arg(long, default_value_t = 6)]
+    beads: usize,
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[arg(long, default_value_t = 0xCA11B)]
+    seed: u64,
+}
+
+fn run_calibrate(a: CalArgs) -> Result<()> {
+    let net = misalign::host::infer::load_weights(&a.weights)?;
+    println!("condition | tomograms flagged (mean score <= 0.5) | mean score");
+    for (c, flagged, mean) in calibrate(&net, a.seed, a.tomograms, a.beads, a.threads) {
+        let unit = if c.kind == Kind::Twister { "deg" } else { "A" };
+        println!(
+            "{} {} {unit} | {:.1} % | {:.3}",
+            KIND_NAMES[c.kind as usize],
+            c.magnitude,
+            100.0 * flagged,
+            mean
+        );
+    }
+    Ok(())
+}
+
+#[derive(clap::Args, Clone)]
+struct AllArgs {
+    /// Output folder (checkpoints under <out>/checkpoints).
+    #[arg(long, default_value = "weights")]
+    out: PathBuf,
+    /// Cache of generated data sets (regenerated when missing).
+    #[arg(long, default_value = "target/train-cache")]
+    cache_dir: PathBuf,
+    #[arg(long, default_value_t = 20261125)]
+    seed: u64,
+    /// Training cubes (30 % aligned, 30 % weak, 40 % strong).
+    #[arg(long, default_value_t = 12000)]
+    n_train: usize,
+    /// Validation cubes (generated with a different seed).
+    #[arg(long, default_value_t = 800)]
+    n_val: usize,
+    /// Worker threads (data generation and training).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    #[arg(long, default_value_t = 32)]
+    batch: usize,
+    #[arg(long, default_value_t = 2000)]
+    strong_steps: u64,
+    #[arg(long, default_value_t = 1200)]
+    weak_steps: u64,
+    #[arg(long, default_value_t = 200)]
+    steps_per_epoch: u64,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f32,
+    /// Learning rate of the weak network's fine-tuning.
+    #[arg(long, default_value_t = 5e-4)]
+    weak_lr: f32,
+    /// Seconds between checkpoints within an epoch.
+    #[arg(long, default_value_t = 180.0)]
+    checkpoint_every: f64,
+    /// Continue from existing checkpoints and cached data.
+    #[arg(long)]
+    resume: bool,
+    /// Safety stop per network, minutes (makes the result depend on machine speed).
+    #[arg(long)]
+    max_minutes: Option<f64>,
+}
+
+fn dataset(args: &AllArgs, seed: u64, n: usize, name: &str) -> Result<Dataset> {
+    std::fs::create_dir_all(&args.cache_dir)
+        .map_err(|e| Error::io(format!("creating {}", args.cache_dir.display()), e))?;
+    let path = args.cache_dir.join(format!("{name}-{seed}-{n}.bin"));
+    if let Some(ds) = load_dataset(&path, seed, n)? {
+        println!("{name}: {n} cubes from cache {}", path.display());
+        return Ok(ds);
+    }
+    let t = Instant::now();
+    let ds = generate(seed, n, args.threads);
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "{name}: generated {n} cubes in {s:.0} s ({:.1} cubes/s)",
+        n as f64 / s
+    );
+    save_dataset(&ds, seed, &path)?;
+    Ok(ds)
+}
+
+fn git_commit() -> String {
+    std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn provenance(args: &AllArgs, results: &[(&str, u64, &Metrics)]) -> String {
+    let mut s = String::from("# Provenance of the baked weights\n\n");
+    s += "Generated by `cargo run --release -p misalign-train -- all --out weights/` (docs/training.md).\n\n";
+    s += &format!("- trainer commit: `{}`\n", git_commit());
+    s += &format!(
+        "- seeds: training data {}, validation data {}, initialisation/sampling derived from {}\n",
+        args.seed,
+        args.seed ^ VAL_SEED_XOR,
+        args.seed
+    );
+    s += &format!(
+        "- data: {} training cubes (30 % aligned, 30 % weak, 40 % strong), {} validation cubes\n",
+        args.n_train, args.n_val
+    );
+    s += "- simulator: train/src/qsim.rs (WBP of a bead region through a mis-aligned tilt series), recipes in train/src/data.rs\n";
+    s += &format!(
+        "- batch {}, threads {}, Adam lr {} (weak {}), β 0.9/0.999\n\n",
+        args.batch, args.threads, args.lr, args.weak_lr
+    );
+    for (name, steps, m) in results {
+        s += &format!(
+            "## {name}\n\n- steps: {steps}\n- validation: {}\n\n",
+            m.describe()
+        );
+    }
+    s
+}
+
+fn run_all(args: AllArgs) -> Result<()> {
+    let ckdir = args.out.join("checkpoints");
+    std::fs::create_dir_all(&ckdir)
+        .map_err(|e| Error::io(format!("creating {}", ckdir.display()), e))?;
+    let train_ds = dataset(&args, args.seed, args.n_train, "train")?;
+    let val_ds = dataset(&args, args.seed ^ VAL_SEED_XOR, args.n_val, "val")?;
+    let mut results: Vec<(&str, u64, Metrics)> = Vec::new();
+    let mut init = None;
+    for (name, task, steps, lr) in [
+        ("strong", Task::Strong, args.strong_steps, args.lr),
+        ("weak", Task::Weak, args.weak_steps, args.weak_lr),
+    ] {
+        let cfg = TrainConfig {
+            task,
+            seed: args.seed ^ (task as u64 + 1),
+            batch: args.batch,
+            threads: args.threads,
+            lr,
+            steps,
+            steps_per_epoch: args.steps_per_epoch,
+            checkpoint_every_s: args.checkpoint_every,
+            max_minutes: args.max_minutes,
+            checkpoint: ckdir.join(format!("{name}.ckpt")),
+            init: init.clone(),
+        };
+        let out = args.out.clone();
+        let mut on_save = |p: &[f32], _m: Option<&Metrics>| export(p, &out, name);
+        let (params, m) = train(&cfg, &train_ds, &val_ds, args.resume, &mut on_save)?;
+        export(&params, &args.out, name)?;
+        println!("{name} done: {}", m.describe());
+        results.push((name, steps, m));
+        init = Some(params);
+        let refs: Vec<(&str, u64, &Metrics)> =
+            results.iter().map(|(a, b, c)| (*a, *b, c)).collect();
+        write_atomic(
+            &args.out.join("PROVENANCE.md"),
+            provenance(&args, &refs).as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+/// Writes `<out>/<name>.mlw` with the core's weight-file encoder (f16, ε stored).
+fn export(params: &[f32], out: &Path, name: &str) -> Result<()> {
+    let path = out.join(format!("{name}.mlw"));
+    let bytes = encode(params, EPS)
+        .map_err(|e| Error::Weights(format!("encoding {}: {e}", path.display())))?;
+    write_atomic(&path, &bytes)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let r = match cli.command {
+        Command::All(a) => run_all(a),
+        Command::Calibrate(a) => run_calibrate(a),
+    };
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("misalign-train: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
