@@ -120,6 +120,11 @@ typedef uint32_t misalign_status;
 typedef struct misalign_network misalign_network;
 
 /**
+ * Selects one of the networks built into the library.
+ */
+typedef uint32_t misalign_net_kind;
+
+/**
  * Settings of the fiducial detector. Get the defaults from `misalign_detect_options_default()`
  * and change what you need; every field is validated by `misalign_detect`.
  */
@@ -194,6 +199,16 @@ typedef struct misalign_volume {
   float sampling_a;
 } misalign_volume;
 
+/**
+ * The strong-misalignment network (first stage).
+ */
+#define MISALIGN_NET_STRONG 1
+
+/**
+ * The weak-misalignment network (second stage).
+ */
+#define MISALIGN_NET_WEAK 2
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -214,6 +229,20 @@ misalign_status misalign_prepare(const uint8_t *weights,
                                  size_t weights_len,
                                  float *prepared,
                                  size_t prepared_len);
+
+/**
+ * Expands a network built into the library (`MISALIGN_NET_STRONG` or `MISALIGN_NET_WEAK`)
+ * into `prepared` (`MISALIGN_PREPARED_LEN` caller-owned floats). Allocates nothing.
+ *
+ * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown kind, wrong `prepared_len`), `WEIGHTS`
+ * (a corrupt build). On error `prepared` is unchanged.
+ *
+ * # Safety
+ * `prepared` must point to `prepared_len` writable floats nobody else accesses meanwhile.
+ */
+misalign_status misalign_prepare_baked(misalign_net_kind kind,
+                                       float *prepared,
+                                       size_t prepared_len);
 
 /**
  * Normalises a cube in place to mean 0 and (population) standard deviation 1, as the networks
@@ -336,6 +365,17 @@ misalign_status misalign_network_from_file(const char *path, struct misalign_net
 misalign_status misalign_network_from_bytes(const uint8_t *bytes,
                                             size_t len,
                                             struct misalign_network **out);
+
+/**
+ * A network built into the library (`MISALIGN_NET_STRONG` or `MISALIGN_NET_WEAK`). On
+ * success `*out` receives a new handle to free with `misalign_network_free`; on error NULL.
+ *
+ * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown kind), `WEIGHTS` (a corrupt build).
+ *
+ * # Safety
+ * `out` must point to a writable pointer.
+ */
+misalign_status misalign_network_baked(misalign_net_kind kind, struct misalign_network **out);
 
 /**
  * Frees a network handle. NULL is allowed and ignored. The handle must not be used afterwards

@@ -364,6 +364,49 @@ static void test_detect(void) {
     free(data);
 }
 
+static void test_baked(const float *cubes) {
+    float *prep = malloc(MISALIGN_PREPARED_LEN * sizeof *prep);
+    float *scratch = malloc(MISALIGN_SCRATCH_LEN * sizeof *scratch);
+    misalign_network *net = NULL;
+    misalign_net_kind kinds[2] = {MISALIGN_NET_STRONG, MISALIGN_NET_WEAK};
+    int k;
+    if (!prep || !scratch) {
+        CHECK(0, "allocation");
+        return;
+    }
+    for (k = 0; k < 2; ++k) {
+        float core = -1.0f, handle = -2.0f;
+        if (kinds[k] == MISALIGN_NET_WEAK &&
+            misalign_prepare_baked(kinds[k], prep, MISALIGN_PREPARED_LEN) != MISALIGN_STATUS_OK) {
+            /* Until the trainer bakes the weak network, asking for it is a clear refusal. */
+            CHECK(strstr(misalign_last_error(), "no built-in weak network") != NULL,
+                  "no built-in weak network yet: %s", misalign_last_error());
+            continue;
+        }
+        EXPECT_STATUS(misalign_prepare_baked(kinds[k], prep, MISALIGN_PREPARED_LEN),
+                      MISALIGN_STATUS_OK, "prepare_baked");
+        EXPECT_STATUS(misalign_score_cube(prep, MISALIGN_PREPARED_LEN, cubes, MISALIGN_CUBE_LEN,
+                                          scratch, MISALIGN_SCRATCH_LEN, &core),
+                      MISALIGN_STATUS_OK, "score_cube with a built-in network");
+        EXPECT_STATUS(misalign_network_baked(kinds[k], &net), MISALIGN_STATUS_OK,
+                      "network_baked");
+        EXPECT_STATUS(misalign_network_score(net, cubes, 1, false, 1, &handle, 1),
+                      MISALIGN_STATUS_OK, "network_score with a built-in network");
+        CHECK(core == handle && core >= 0.0f && core <= 1.0f,
+              "built-in network %d: core and handle agree (%.6f)", k + 1, core);
+        misalign_network_free(net);
+        net = NULL;
+    }
+    EXPECT_STATUS(misalign_prepare_baked(99, prep, MISALIGN_PREPARED_LEN),
+                  MISALIGN_STATUS_INVALID_ARGUMENT, "prepare_baked with kind 99");
+    EXPECT_STATUS(misalign_network_baked(0, &net), MISALIGN_STATUS_INVALID_ARGUMENT,
+                  "network_baked with kind 0");
+    EXPECT_STATUS(misalign_prepare_baked(MISALIGN_NET_WEAK, NULL, MISALIGN_PREPARED_LEN),
+                  MISALIGN_STATUS_NULL_POINTER, "prepare_baked into NULL");
+    free(scratch);
+    free(prep);
+}
+
 int main(int argc, char **argv) {
     const char *dir = argc > 1 ? argv[1] : "tests/fixtures/keras-golden";
     size_t wlen = 0, mlen = 0, clen = 0, nvox = 0, ncubes = 0;
@@ -388,6 +431,7 @@ int main(int argc, char **argv) {
     test_core(w, wlen, cubes, ncubes, expected);
     test_network(dir, w, wlen, cubes, ncubes, expected);
     test_detect();
+    test_baked(cubes);
 
     free(cubes);
     free(csv);

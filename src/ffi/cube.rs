@@ -129,6 +129,61 @@ pub unsafe extern "C" fn misalign_prepare(
     })
 }
 
+/// Selects one of the networks built into the library.
+pub type misalign_net_kind = u32;
+/// The strong-misalignment network (first stage).
+pub const MISALIGN_NET_STRONG: misalign_net_kind = 1;
+/// The weak-misalignment network (second stage).
+pub const MISALIGN_NET_WEAK: misalign_net_kind = 2;
+
+/// The weight-file bytes of a built-in network.
+pub(crate) fn baked_bytes(kind: misalign_net_kind) -> Result<&'static [u8], Failure> {
+    match kind {
+        MISALIGN_NET_STRONG => Ok(crate::net::baked::STRONG_MLW),
+        // The trainer has baked only the strong network so far (src/net/baked.rs).
+        MISALIGN_NET_WEAK => Err(Failure::invalid(
+            "this build of misalign has no built-in weak network yet (src/net/baked.rs); \
+             load weak weights from a file or bytes",
+        )),
+        k => Err(Failure::invalid(format!(
+            "network kind {k} is neither MISALIGN_NET_STRONG (1) nor MISALIGN_NET_WEAK (2)"
+        ))),
+    }
+}
+
+/// Expands a network built into the library (`MISALIGN_NET_STRONG` or `MISALIGN_NET_WEAK`)
+/// into `prepared` (`MISALIGN_PREPARED_LEN` caller-owned floats). Allocates nothing.
+///
+/// Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown kind, wrong `prepared_len`), `WEIGHTS`
+/// (a corrupt build). On error `prepared` is unchanged.
+///
+/// # Safety
+/// `prepared` must point to `prepared_len` writable floats nobody else accesses meanwhile.
+#[no_mangle]
+pub unsafe extern "C" fn misalign_prepare_baked(
+    kind: misalign_net_kind,
+    prepared: *mut f32,
+    prepared_len: usize,
+) -> misalign_status {
+    guard(|| {
+        let bytes = baked_bytes(kind)?;
+        if prepared.is_null() {
+            return Err(Failure::null("prepared"));
+        }
+        exact_len(
+            prepared_len,
+            MISALIGN_PREPARED_LEN,
+            "prepared",
+            "MISALIGN_PREPARED_LEN",
+        )?;
+        // SAFETY: the caller's promise; length checked.
+        let buf = unsafe { ptr::slice_mut(prepared, prepared_len, "prepared") }?;
+        let wf = WeightFile::parse(bytes)?;
+        prepare_into(buf, &wf);
+        Ok(())
+    })
+}
+
 /// Normalises a cube in place to mean 0 and (population) standard deviation 1, as the networks
 /// expect; statistics are computed in double precision. A constant cube becomes all zeros.
 ///
@@ -317,6 +372,38 @@ mod tests {
             assert_eq!(st, misalign_status::Ok);
             assert!((s - want).abs() < 1e-4, "cube {i}: {s} vs {want}");
         }
+    }
+
+    #[test]
+    fn the_built_in_strong_network_prepares_and_scores() {
+        let (_, cubes, _) = golden();
+        let mut prep = vec![0.0f32; MISALIGN_PREPARED_LEN];
+        let mut scratch = vec![0.0f32; MISALIGN_SCRATCH_LEN];
+        let mut s = -1.0f32;
+        // SAFETY: buffers of the stated lengths.
+        unsafe {
+            let st = misalign_prepare_baked(MISALIGN_NET_STRONG, prep.as_mut_ptr(), prep.len());
+            assert_eq!(st, misalign_status::Ok);
+            let st = misalign_score_cube(
+                prep.as_ptr(),
+                prep.len(),
+                cubes.as_ptr(),
+                CUBE_LEN,
+                scratch.as_mut_ptr(),
+                scratch.len(),
+                &mut s,
+            );
+            assert_eq!(st, misalign_status::Ok);
+            let st = misalign_prepare_baked(7, prep.as_mut_ptr(), prep.len());
+            assert_eq!(st, misalign_status::InvalidArgument);
+        }
+        assert!((0.0..=1.0).contains(&s));
+        // The same network through the Rust API.
+        let mut net = Box::new(Prepared::zeroed());
+        net.load(&crate::net::baked::strong());
+        let mut sc = Scratch::boxed();
+        let cube: &[f32; CUBE_LEN] = cubes[..CUBE_LEN].try_into().expect("one cube");
+        assert_eq!(forward::score(&net, cube, &mut sc), s);
     }
 
     #[test]

@@ -75,6 +75,28 @@ pub unsafe extern "C" fn misalign_network_from_bytes(
     })
 }
 
+/// A network built into the library (`MISALIGN_NET_STRONG` or `MISALIGN_NET_WEAK`). On
+/// success `*out` receives a new handle to free with `misalign_network_free`; on error NULL.
+///
+/// Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (unknown kind), `WEIGHTS` (a corrupt build).
+///
+/// # Safety
+/// `out` must point to a writable pointer.
+#[no_mangle]
+pub unsafe extern "C" fn misalign_network_baked(
+    kind: super::cube::misalign_net_kind,
+    out: *mut *mut misalign_network,
+) -> misalign_status {
+    guard(|| {
+        // SAFETY: the caller's promise.
+        let out = unsafe { ptr::out(out, "out") }?;
+        *out = std::ptr::null_mut();
+        let wf = WeightFile::parse(super::cube::baked_bytes(kind)?)?;
+        hand_out(out, Prepared::boxed(&wf));
+        Ok(())
+    })
+}
+
 /// Frees a network handle. NULL is allowed and ignored. The handle must not be used afterwards
 /// (nor freed twice), and no other thread may be using it.
 ///
