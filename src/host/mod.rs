@@ -2,17 +2,20 @@
 //!
 //! Data flows one way: tomogram ([`mrc`]) → bead coordinates ([`detector`] or [`coords`]) →
 //! 32³ cubes ([`extract`]) → scores ([`crate::net`]) → verdict ([`crate::decide`]).
+pub mod batch;
+pub mod check;
 pub mod coords;
 pub mod detector;
 pub mod error;
 pub mod extract;
 pub mod fsutil;
-pub mod image;
 pub mod infer;
 pub mod mrc;
+pub mod networks;
 pub mod report;
 pub mod sim;
 pub mod volume;
+pub mod xmipp_score;
 
 pub use error::{Error, Result};
 pub use volume::{SliceSource, Volume, VolumeView};

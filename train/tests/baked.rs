@@ -15,7 +15,7 @@ fn score(net: &Prepared, scratch: &mut Scratch, mut cube: Vec<f32>) -> f64 {
 
 #[test]
 fn baked_strong_network_separates_aligned_from_strongly_misaligned() {
-    let wf = baked::strong();
+    let wf = baked::strong().expect("baked strong weights parse");
     let net = Prepared::boxed(&wf);
     let mut scratch = Scratch::boxed();
     let (mut aligned, mut strong) = (Vec::new(), Vec::new());

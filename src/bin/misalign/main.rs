@@ -4,9 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod check;
+mod demo;
 mod infer;
 mod info;
 mod peak;
+mod score;
 mod simulate;
 
 #[derive(Parser)]
@@ -22,6 +25,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Check tomograms for misalignment: beads → cubes → two networks → verdict + report.
+    Check(check::Args),
+    /// Simulate an aligned and a misaligned tomogram, check both and show the verdicts.
+    Demo(demo::Args),
+    /// Xmipp drop-in: score pre-extracted cubes, write the misalignment statistics files.
+    Score(score::Args),
     /// Score a stack of 32³ cubes with one network (CSV `index,score`).
     Infer(infer::Args),
     /// Header summary and data statistics of MRC files.
@@ -35,6 +44,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), misalign::host::Error> = match cli.command {
+        Command::Check(a) => check::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Score(a) => score::run(a),
         Command::Infer(a) => infer::run(a),
         Command::Info(a) => info::run(a),
         Command::Peak(a) => peak::run(a),

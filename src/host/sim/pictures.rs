@@ -1,7 +1,8 @@
 //! PNG slices through a point of a volume, for looking at artifacts.
 use std::path::{Path, PathBuf};
 
-use crate::host::image::{auto_range, write_png_gray};
+use crate::host::fsutil::write_atomic;
+use crate::host::report::image::{encode_png_gray, percentile_range};
 use crate::host::{Error, Result, Volume};
 
 /// Writes the XY, XZ and YZ slices through voxel `centre` of `v` as `<stem>_xy.png`,
@@ -45,7 +46,8 @@ pub fn write_slices(
         .map(|(y, z)| v.get(cx, y, z))
         .collect();
     let all: Vec<f32> = xy.iter().chain(&xz).chain(&yz).copied().collect();
-    let (lo, hi) = auto_range(&all, 0.005);
+    // 0.5 % clipped at each end so a few gold voxels do not wash out the rest.
+    let (lo, hi) = percentile_range(&all, 0.5, 99.5);
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
     let mut out = Vec::new();
@@ -60,7 +62,7 @@ pub fn write_slices(
             .map(|(r, c)| data[(r / zoom) * w + c / zoom])
             .collect();
         let path = dir.join(format!("{stem}_{name}.png"));
-        write_png_gray(&path, zw, zh, &big, lo, hi)?;
+        write_atomic(&path, &encode_png_gray(zw, zh, &big, lo, hi)?)?;
         out.push(path);
     }
     Ok(out)

@@ -1,0 +1,319 @@
+//! The whole pipeline for one tomogram: beads → cubes → two networks → verdict → report folder.
+//!
+//! Batch processing and `--watch` live in [`super::batch`]; this module knows one tomogram.
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::decide::{self, Criterion, Decision, Verdict};
+use crate::host::coords::{self, CoordContext};
+use crate::host::detector::{self, DetectorParams};
+use crate::host::extract::{self, BorderPolicy, BoxRule, ExtractParams, Normalization};
+use crate::host::infer::score_cubes;
+use crate::host::mrc::MrcFile;
+use crate::host::networks::Networks;
+use crate::host::report::{self, BeadRow, Pictures, TomogramReport};
+use crate::host::{Error, Result, SliceSource};
+
+/// Where bead positions come from.
+#[derive(Clone, Debug)]
+pub enum BeadSource {
+    /// Run the fiducial detector on the tomogram.
+    Detector,
+    /// Read them from a coordinate file (IMOD / XMD / STAR / CSV), in tomogram voxels.
+    File(PathBuf),
+}
+
+/// Everything `misalign check` can be told, with the defaults of the Scipion protocol.
+#[derive(Clone, Debug)]
+pub struct CheckParams {
+    /// Bead diameter in Å (default 100 Å = 10 nm gold).
+    pub fiducial_size_a: f32,
+    /// Tomogram voxel size in Å; `None` reads it from the MRC header.
+    pub sampling_a: Option<f32>,
+    pub beads: BeadSource,
+    /// Weak-network threshold on the mean score (Scipion default 0.45).
+    pub threshold: Option<f32>,
+    pub criterion: Criterion,
+    pub normalization: Normalization,
+    pub border: BorderPolicy,
+    /// Detector settings other than sampling, bead size and threads.
+    pub detector: DetectorParams,
+    /// Worker threads for detection, extraction and scoring.
+    pub threads: usize,
+    /// Write `report.html` with pictures (costs a central slice read and PNG encoding).
+    pub html: bool,
+}
+
+impl Default for CheckParams {
+    fn default() -> Self {
+        CheckParams {
+            fiducial_size_a: 100.0,
+            sampling_a: None,
+            beads: BeadSource::Detector,
+            threshold: Some(0.45),
+            criterion: Criterion::Mean,
+            normalization: Normalization::PerCube,
+            border: BorderPolicy::Skip,
+            detector: DetectorParams::default(),
+            threads: 1,
+            html: true,
+        }
+    }
+}
+
+/// The outcome of one tomogram, for the summary table and the one-line verdict.
+#[derive(Clone, Debug)]
+pub struct CheckOutcome {
+    pub tomogram: PathBuf,
+    pub out_dir: PathBuf,
+    pub decision: Decision,
+    pub n_beads: usize,
+    pub n_skipped: usize,
+    pub elapsed_s: f64,
+}
+
+impl CheckOutcome {
+    /// One line a person understands at a glance.
+    pub fn verdict_line(&self) -> String {
+        let name = self
+            .tomogram
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let d = &self.decision;
+        let what = match d.verdict {
+            Verdict::Aligned => "ALIGNED",
+            Verdict::Weak => "WEAKLY MISALIGNED",
+            Verdict::Strong => "STRONGLY MISALIGNED",
+            Verdict::Undetermined => "UNDETERMINED (no usable bead)",
+        };
+        let strong = d
+            .strong
+            .map(|s| format!("strong mean {:.3}", s.mean))
+            .unwrap_or_else(|| "strong —".into());
+        let weak = d
+            .weak
+            .map(|s| format!("weak mean {:.3}", s.mean))
+            .unwrap_or_else(|| "weak not run".into());
+        format!(
+            "{name}: {what}  ({} beads, {strong}, {weak}; {:.1} s)",
+            self.n_beads, self.elapsed_s
+        )
+    }
+}
+
+/// What the pipeline found in one tomogram, before any file is written.
+#[derive(Clone, Debug)]
+pub struct Analysis {
+    pub decision: Decision,
+    /// One row per scored bead, in input order (beads whose box left the volume are absent).
+    pub beads: Vec<BeadRow>,
+    /// The normalised cubes, `beads.len() * CUBE_LEN` values, same order as `beads`.
+    pub cubes: Vec<f32>,
+    /// Input indices of beads skipped at the borders.
+    pub skipped: Vec<usize>,
+    /// Real voxel size of the cubes in Å.
+    pub cube_sampling_a: f32,
+    /// "detector" or the coordinate file.
+    pub coords_source: String,
+}
+
+/// Runs detection (or takes `positions`), extraction, both networks and the decision on any
+/// slice source — a file read lazily, or a volume in memory (the C ABI's route).
+///
+/// `sampling_a` is the tomogram voxel size in Å. `positions` (0-based voxels) replace the
+/// detector when given.
+pub fn analyze(
+    src: &dyn SliceSource,
+    sampling_a: f32,
+    positions: Option<&[[f64; 3]]>,
+    params: &CheckParams,
+    nets: &Networks,
+) -> Result<Analysis> {
+    if !(params.fiducial_size_a.is_finite() && params.fiducial_size_a > 0.0) {
+        return Err(Error::Invalid(format!(
+            "fiducial size must be a positive number of Å, got {}",
+            params.fiducial_size_a
+        )));
+    }
+    if !(sampling_a.is_finite() && sampling_a > 0.0) {
+        return Err(Error::Invalid(format!(
+            "sampling must be a positive number of Å/voxel, got {sampling_a}"
+        )));
+    }
+    let detected;
+    let positions = match positions {
+        Some(p) => p,
+        None => {
+            let mut dp = params.detector.clone();
+            dp.sampling = sampling_a as f64;
+            dp.fiducial_size_a = params.fiducial_size_a as f64;
+            dp.threads = params.threads;
+            detected = detector::detect(src, &dp, None)?.beads;
+            &detected
+        }
+    };
+
+    let ep = ExtractParams {
+        bead_diameter_a: params.fiducial_size_a,
+        tomogram_sampling_a: sampling_a,
+        normalization: params.normalization,
+        border: params.border,
+        box_rule: BoxRule::Even,
+        threads: params.threads,
+    };
+    let cubes = extract::extract(src, positions, &ep)?;
+
+    // Extraction normalised the cubes already (per cube, or the Xmipp way).
+    let strong = score_cubes(nets.strong(), &cubes.cubes, false, params.threads)?;
+    let strong_passes = decide::summarize(&strong)
+        .is_some_and(|s| decide::strong_stage_passes(&s, params.criterion));
+    // The weak network only runs when the strong one lets the tomogram through (paper).
+    let weak = if strong_passes {
+        Some(score_cubes(
+            nets.weak(),
+            &cubes.cubes,
+            false,
+            params.threads,
+        )?)
+    } else {
+        None
+    };
+    let decision = decide::decide(&strong, weak.as_deref(), params.criterion, params.threshold);
+    let beads = cubes
+        .beads
+        .iter()
+        .enumerate()
+        .map(|(i, b)| BeadRow {
+            input_index: b.input_index,
+            position: b.position,
+            strong: strong[i],
+            weak: weak.as_ref().map(|w| w[i]),
+        })
+        .collect();
+    Ok(Analysis {
+        decision,
+        beads,
+        cubes: cubes.cubes,
+        skipped: cubes.skipped,
+        cube_sampling_a: cubes.cube_sampling_a,
+        coords_source: String::new(),
+    })
+}
+
+/// Checks one tomogram file and writes its report folder `out_dir`.
+pub fn check_tomogram(
+    tomogram: &Path,
+    params: &CheckParams,
+    nets: &Networks,
+    out_dir: &Path,
+) -> Result<CheckOutcome> {
+    let start = Instant::now();
+    let mrc = MrcFile::open(tomogram)?;
+    let dims = mrc.dims();
+    let sampling = resolve_sampling(params.sampling_a, mrc.voxel_size(), tomogram)?;
+    let from_file = match &params.beads {
+        BeadSource::Detector => None,
+        BeadSource::File(path) => {
+            let ctx = CoordContext {
+                dims: Some(dims),
+                sampling: Some(sampling as f64),
+                ..CoordContext::default()
+            };
+            Some((
+                coords::read_coordinates(path, &ctx)?,
+                path.display().to_string(),
+            ))
+        }
+    };
+    let mut analysis = analyze(
+        &mrc,
+        sampling,
+        from_file.as_ref().map(|(p, _)| p.as_slice()),
+        params,
+        nets,
+    )?;
+    analysis.coords_source = from_file.map_or_else(|| "detector".to_string(), |(_, s)| s);
+
+    let report = TomogramReport {
+        tomogram: tomogram.to_path_buf(),
+        dims,
+        sampling_a: sampling,
+        bead_diameter_a: params.fiducial_size_a,
+        cube_sampling_a: analysis.cube_sampling_a,
+        coords_source: analysis.coords_source.clone(),
+        criterion: params.criterion,
+        threshold: params.threshold,
+        decision: analysis.decision,
+        beads: analysis.beads,
+        n_skipped: analysis.skipped.len(),
+        weights: nets.descriptions(),
+        version: crate::VERSION.to_string(),
+        elapsed_s: start.elapsed().as_secs_f64(),
+    };
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
+    if params.html {
+        let z = dims[2] / 2;
+        let mut slice = vec![0.0f32; dims[0] * dims[1]];
+        mrc.read_slice(z, &mut slice)?;
+        let pics = Pictures {
+            central_slice: &slice,
+            slice_dims: [dims[0], dims[1]],
+            slice_z: z,
+            cubes: &analysis.cubes,
+        };
+        report::write_report_dir(out_dir, &report, Some(&pics))?;
+    } else {
+        report::write_report_dir(out_dir, &report, None)?;
+    }
+    Ok(CheckOutcome {
+        tomogram: tomogram.to_path_buf(),
+        out_dir: out_dir.to_path_buf(),
+        decision: analysis.decision,
+        n_beads: report.beads.len(),
+        n_skipped: report.n_skipped,
+        elapsed_s: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The voxel size to use: the user's, else the header's (all three axes must agree then).
+fn resolve_sampling(user: Option<f32>, header: [f32; 3], path: &Path) -> Result<f32> {
+    if let Some(s) = user {
+        if s.is_finite() && s > 0.0 {
+            return Ok(s);
+        }
+        return Err(Error::Invalid(format!(
+            "--sampling must be a positive number of Å/voxel, got {s}"
+        )));
+    }
+    let [x, y, z] = header;
+    if !(x.is_finite() && x > 0.0) {
+        return Err(Error::Invalid(format!(
+            "{} has no voxel size in its header (CELLA/MX); give --sampling in Å/voxel",
+            path.display()
+        )));
+    }
+    if (y - x).abs() > 1e-3 * x || (z > 0.0 && (z - x).abs() > 1e-3 * x) {
+        return Err(Error::Invalid(format!(
+            "{} has anisotropic voxels {x}×{y}×{z} Å; give --sampling explicitly",
+            path.display()
+        )));
+    }
+    Ok(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_comes_from_user_then_header() {
+        let p = Path::new("t.mrc");
+        assert_eq!(resolve_sampling(Some(7.0), [0.0; 3], p).unwrap(), 7.0);
+        assert_eq!(resolve_sampling(None, [10.0, 10.0, 10.0], p).unwrap(), 10.0);
+        assert!(resolve_sampling(None, [0.0; 3], p).is_err());
+        assert!(resolve_sampling(None, [10.0, 12.0, 10.0], p).is_err());
+        assert!(resolve_sampling(Some(f32::NAN), [10.0; 3], p).is_err());
+    }
+}
