@@ -120,9 +120,21 @@ typedef uint32_t misalign_status;
 typedef struct misalign_network misalign_network;
 
 /**
- * Selects one of the networks built into the library.
+ * The strong and the weak network a check needs (opaque). Create with
+ * `misalign_networks_baked` or `misalign_networks_from_files`, release with
+ * `misalign_networks_free`. Immutable: any number of threads may check with one handle.
  */
-typedef uint32_t misalign_net_kind;
+typedef struct misalign_networks misalign_networks;
+
+/**
+ * How per-bead scores are combined into a stage decision.
+ */
+typedef uint32_t misalign_criterion;
+
+/**
+ * How each cube is normalised before scoring.
+ */
+typedef uint32_t misalign_normalization;
 
 /**
  * Settings of the fiducial detector. Get the defaults from `misalign_detect_options_default()`
@@ -169,6 +181,42 @@ typedef struct misalign_detect_options {
 } misalign_detect_options;
 
 /**
+ * Settings of `misalign_check`. Get the defaults from `misalign_check_options_default()`.
+ */
+typedef struct misalign_check_options {
+  /**
+   * Bead diameter in Å (default 100). Also used by the detector.
+   */
+  double fiducial_size_a;
+  /**
+   * Weak-stage threshold on the mean weak score (default 0.45, Scipion's); NaN = none, the
+   * weak stage then uses `criterion` with the neutral 0.5 cut.
+   */
+  float weak_threshold;
+  /**
+   * `MISALIGN_CRITERION_MEAN` (default) or `MISALIGN_CRITERION_VOTES`.
+   */
+  misalign_criterion criterion;
+  /**
+   * `MISALIGN_NORMALIZATION_PER_CUBE` (default) or `MISALIGN_NORMALIZATION_XMIPP`.
+   */
+  misalign_normalization normalization;
+  /**
+   * Beads whose cube leaves the volume: skipped (false, default, as the original) or padded.
+   */
+  bool pad_border;
+  /**
+   * Worker threads for detection, extraction and scoring; 0 = all CPUs (default).
+   */
+  uint32_t threads;
+  /**
+   * Detector settings, used when no coordinates are given (its `fiducial_size_a` and
+   * `threads` are replaced by the fields above).
+   */
+  struct misalign_detect_options detector;
+} misalign_check_options;
+
+/**
  * A tomogram borrowed from the caller for the duration of one call (never copied, never kept).
  *
  * Layout: `nz` sections of `ny` rows of `nx` floats, **x fastest, then y, then z** — exactly
@@ -200,6 +248,146 @@ typedef struct misalign_volume {
 } misalign_volume;
 
 /**
+ * A tomogram class; the values are Xmipp's class codes (1 strong, 2 weak, 3 aligned) plus 0.
+ */
+typedef uint32_t misalign_verdict;
+
+/**
+ * Summary of one network stage.
+ */
+typedef struct misalign_stage {
+  /**
+   * Mean score in [0, 1].
+   */
+  float mean;
+  /**
+   * Fraction of beads scoring above 0.5.
+   */
+  float vote_fraction;
+  /**
+   * Number of beads scored.
+   */
+  size_t count;
+} misalign_stage;
+
+/**
+ * The outcome of `misalign_check` for one tomogram.
+ */
+typedef struct misalign_check_result {
+  /**
+   * The class (`MISALIGN_VERDICT_*`).
+   */
+  misalign_verdict verdict;
+  /**
+   * Whether `strong` holds a summary (false when no bead could be scored).
+   */
+  bool has_strong;
+  /**
+   * The strong network's scores.
+   */
+  struct misalign_stage strong;
+  /**
+   * Whether `weak` holds a summary (the weak network runs only if the strong stage passed).
+   */
+  bool has_weak;
+  /**
+   * The weak network's scores.
+   */
+  struct misalign_stage weak;
+  /**
+   * Beads given (coordinates) or found (detector).
+   */
+  size_t n_beads;
+  /**
+   * Beads scored (= `n_beads - n_skipped`).
+   */
+  size_t n_scored;
+  /**
+   * Beads skipped because their cube left the volume.
+   */
+  size_t n_skipped;
+  /**
+   * Voxel size of the cubes in Å (bead diameter / 16).
+   */
+  float cube_sampling_a;
+} misalign_check_result;
+
+/**
+ * One scored bead.
+ */
+typedef struct misalign_bead_score {
+  /**
+   * Index of the bead in the coordinate input (or in the detector's list).
+   */
+  size_t input_index;
+  /**
+   * Position in voxels, 0-based.
+   */
+  double x;
+  /**
+   * Position in voxels, 0-based.
+   */
+  double y;
+  /**
+   * Position in voxels, 0-based.
+   */
+  double z;
+  /**
+   * Strong-network score in [0, 1] (1 = aligned).
+   */
+  float strong;
+  /**
+   * Weak-network score in [0, 1], NaN when the weak network was not run.
+   */
+  float weak;
+} misalign_bead_score;
+
+/**
+ * Selects one of the networks built into the library.
+ */
+typedef uint32_t misalign_net_kind;
+
+/**
+ * No usable bead: nothing can be said (never reported as aligned).
+ */
+#define MISALIGN_VERDICT_UNDETERMINED 0
+
+/**
+ * Strongly misaligned (failed the strong network).
+ */
+#define MISALIGN_VERDICT_STRONG 1
+
+/**
+ * Weakly misaligned (passed the strong network, failed the weak one).
+ */
+#define MISALIGN_VERDICT_WEAK 2
+
+/**
+ * Aligned (passed both networks).
+ */
+#define MISALIGN_VERDICT_ALIGNED 3
+
+/**
+ * A stage passes if the mean score is above its threshold (default; the paper's advice).
+ */
+#define MISALIGN_CRITERION_MEAN 0
+
+/**
+ * The strong stage passes if more than half of the beads score above 0.5.
+ */
+#define MISALIGN_CRITERION_VOTES 1
+
+/**
+ * Mean 0 / SD 1 per cube (default; what the built-in networks were trained with).
+ */
+#define MISALIGN_NORMALIZATION_PER_CUBE 0
+
+/**
+ * The original Xmipp pipeline's normalisation (for networks imported from Xmipp).
+ */
+#define MISALIGN_NORMALIZATION_XMIPP 1
+
+/**
  * The strong-misalignment network (first stage).
  */
 #define MISALIGN_NET_STRONG 1
@@ -212,6 +400,70 @@ typedef struct misalign_volume {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * The default check settings (bead 100 Å, weak threshold 0.45, mean criterion, per-cube
+ * normalisation, border beads skipped, all CPUs, default detector).
+ */
+struct misalign_check_options misalign_check_options_default(void);
+
+/**
+ * The networks built into the library (trained on simulated tomograms). On success `*out`
+ * receives a handle to free with `misalign_networks_free`; on error it is set to NULL.
+ *
+ * # Safety
+ * `out` must point to a writable pointer.
+ */
+misalign_status misalign_networks_baked(struct misalign_networks **out);
+
+/**
+ * Strong and weak networks from `.mlw` weight files. On success `*out` receives a handle to
+ * free with `misalign_networks_free`; on error it is set to NULL.
+ *
+ * Errors: `NULL_POINTER`, `IO`, `WEIGHTS` (the message names the file).
+ *
+ * # Safety
+ * `strong` and `weak` must be NUL-terminated strings; `out` must point to a writable pointer.
+ */
+misalign_status misalign_networks_from_files(const char *strong,
+                                             const char *weak,
+                                             struct misalign_networks **out);
+
+/**
+ * Frees a networks handle; NULL is ignored. Not while another thread uses it.
+ *
+ * # Safety
+ * `nets` must be NULL or a live handle from this library, freed once.
+ */
+void misalign_networks_free(struct misalign_networks *nets);
+
+/**
+ * Checks one tomogram held in memory: takes the beads from `coords_xyz` (`n_coords` x, y, z
+ * triples in 0-based voxels) or, if `coords_xyz` is NULL, detects them; cuts a cube around
+ * each at a sampling where the bead spans 16 voxels; scores them with the strong network and,
+ * if the tomogram passes it, the weak one; and classifies the tomogram. `options` may be NULL
+ * for the defaults. The result goes to `*result`; per-bead scores, in input order, to
+ * `beads[0 .. min(result->n_scored, beads_capacity))` (`beads` may be NULL with capacity 0 —
+ * a short array is not an error, compare `n_scored` with your capacity). Allocates working
+ * memory; the volume is only read. Thread-safe: concurrent calls are independent.
+ *
+ * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (bad volume — see `misalign_detect` — a NaN or
+ * out-of-volume coordinate, an unknown option value), `PANIC`. Outputs are written only on
+ * success. No bead at all is not an error: the verdict is then `MISALIGN_VERDICT_UNDETERMINED`.
+ *
+ * # Safety
+ * `nets` must be a live handle; `volume` a valid description of `nx·ny·nz` floats;
+ * `coords_xyz` NULL or `3 * n_coords` doubles; `result` writable; `beads` NULL or
+ * `beads_capacity` writable elements; outputs not accessed by anyone else during the call.
+ */
+misalign_status misalign_check(const struct misalign_networks *nets,
+                               const struct misalign_volume *volume,
+                               const double *coords_xyz,
+                               size_t n_coords,
+                               const struct misalign_check_options *options,
+                               struct misalign_check_result *result,
+                               struct misalign_bead_score *beads,
+                               size_t beads_capacity);
 
 /**
  * Validates a `.mlw` weight file held in memory and expands it into `prepared`

@@ -274,7 +274,7 @@ static void test_network(const char *dir, const unsigned char *w, size_t wlen, c
 }
 
 /* nz*ny*nx floats, x fastest: background 5 with uniform noise of +-0.5 and a soft dark sphere of
- * diameter 10 voxels at each of the n beads. */
+ * diameter 10 voxels and depth 2 at each of the n beads. */
 static float *planted_volume(size_t nx, size_t ny, size_t nz, const double (*beads)[3], size_t n) {
     float *v = malloc(nx * ny * nz * sizeof *v);
     uint64_t state = 0x9e3779b97f4a7c15u;
@@ -290,7 +290,7 @@ static float *planted_volume(size_t nx, size_t ny, size_t nz, const double (*bea
                 s = 5.0 + (double)(state >> 11) / 9007199254740992.0 - 0.5;
                 for (b = 0; b < n; ++b) {
                     double dx = x - beads[b][0], dy = y - beads[b][1], dz = z - beads[b][2];
-                    s -= 1.0 / (1.0 + exp((sqrt(dx * dx + dy * dy + dz * dz) - 5.0) / 0.7));
+                    s -= 2.0 / (1.0 + exp((sqrt(dx * dx + dy * dy + dz * dz) - 5.0) / 0.7));
                 }
                 v[(z * ny + y) * nx + x] = (float)s;
             }
@@ -298,9 +298,10 @@ static float *planted_volume(size_t nx, size_t ny, size_t nz, const double (*bea
 }
 
 static void test_detect(void) {
-    static const double truth[3][3] = {{30.0, 25.0, 20.0}, {65.0, 30.0, 18.0}, {40.0, 58.0, 22.0}};
-    const size_t nx = 96, ny = 80, nz = 41;
-    float *data = planted_volume(nx, ny, nz, truth, 3);
+    static const double truth[5][3] = {
+        {30, 30, 24}, {90, 28, 20}, {60, 60, 26}, {28, 85, 22}, {95, 80, 25}};
+    const size_t nx = 128, ny = 112, nz = 48;
+    float *data = planted_volume(nx, ny, nz, truth, 5);
     misalign_volume vol;
     misalign_detect_options opts = misalign_detect_options_default();
     double xyz[3 * 16], one[3];
@@ -313,7 +314,7 @@ static void test_detect(void) {
     CHECK(opts.fiducial_size_a == 100.0 && opts.threads == 0, "detect defaults: 100 A, all CPUs");
     opts.threads = 2;
     EXPECT_STATUS(misalign_detect(&vol, &opts, xyz, 16, &n), MISALIGN_STATUS_OK, "detect");
-    for (i = 0; i < 3; ++i)
+    for (i = 0; i < 5; ++i)
         for (j = 0; j < n && j < 16; ++j) {
             double dx = xyz[3 * j] - truth[i][0], dy = xyz[3 * j + 1] - truth[i][1],
                    dz = xyz[3 * j + 2] - truth[i][2];
@@ -322,7 +323,7 @@ static void test_detect(void) {
                 break;
             }
         }
-    CHECK(matched == 3, "the 3 planted beads found (%zu detections)", n);
+    CHECK(matched == 5, "the 5 planted beads found (%zu detections)", n);
     if (n > 1) {
         size_t total = n;
         EXPECT_STATUS(misalign_detect(&vol, NULL, one, 1, &n), MISALIGN_STATUS_BUFFER_TOO_SMALL,
@@ -376,13 +377,6 @@ static void test_baked(const float *cubes) {
     }
     for (k = 0; k < 2; ++k) {
         float core = -1.0f, handle = -2.0f;
-        if (kinds[k] == MISALIGN_NET_WEAK &&
-            misalign_prepare_baked(kinds[k], prep, MISALIGN_PREPARED_LEN) != MISALIGN_STATUS_OK) {
-            /* Until the trainer bakes the weak network, asking for it is a clear refusal. */
-            CHECK(strstr(misalign_last_error(), "no built-in weak network") != NULL,
-                  "no built-in weak network yet: %s", misalign_last_error());
-            continue;
-        }
         EXPECT_STATUS(misalign_prepare_baked(kinds[k], prep, MISALIGN_PREPARED_LEN),
                       MISALIGN_STATUS_OK, "prepare_baked");
         EXPECT_STATUS(misalign_score_cube(prep, MISALIGN_PREPARED_LEN, cubes, MISALIGN_CUBE_LEN,
@@ -405,6 +399,101 @@ static void test_baked(const float *cubes) {
                   MISALIGN_STATUS_NULL_POINTER, "prepare_baked into NULL");
     free(scratch);
     free(prep);
+}
+
+static void test_check(const char *dir) {
+    static const double truth[5][3] = {
+        {30, 30, 24}, {90, 28, 20}, {60, 60, 26}, {28, 85, 22}, {95, 80, 25}};
+    const size_t nx = 128, ny = 112, nz = 48;
+    float *data = planted_volume(nx, ny, nz, truth, 5);
+    char path[4096];
+    misalign_networks *nets = NULL, *baked = NULL;
+    misalign_volume vol;
+    misalign_check_options opts = misalign_check_options_default();
+    misalign_check_result res, untouched;
+    misalign_bead_score rows[8];
+    double bad[3] = {30.0, 25.0, 200.0}, strong_sum = 0.0;
+    size_t i;
+    int consistent;
+    if (!data) {
+        CHECK(0, "allocation");
+        return;
+    }
+    vol.data = data, vol.nx = nx, vol.ny = ny, vol.nz = nz, vol.sampling_a = 10.0f;
+    snprintf(path, sizeof path, "%s/model.mlw", dir);
+    CHECK(opts.fiducial_size_a == 100.0 && opts.weak_threshold > 0.449f &&
+              opts.weak_threshold < 0.451f && opts.criterion == MISALIGN_CRITERION_MEAN,
+          "check defaults: 100 A, weak threshold 0.45, mean criterion");
+    EXPECT_STATUS(misalign_networks_from_files(path, "/nonexistent/weak.mlw", &nets),
+                  MISALIGN_STATUS_IO, "networks_from_files with a missing weak file");
+    CHECK(nets == NULL, "handle NULL after an error");
+    EXPECT_STATUS(misalign_networks_from_files(path, path, &nets), MISALIGN_STATUS_OK,
+                  "networks_from_files (the golden weights for both stages)");
+
+    /* Given coordinates: the result must follow from its own per-bead scores. */
+    opts.threads = 2;
+    EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 5, &opts, &res, rows, 8),
+                  MISALIGN_STATUS_OK, "check at 5 given beads");
+    for (i = 0; i < res.n_scored && i < 8; ++i) strong_sum += rows[i].strong;
+    consistent = res.n_beads == 5 && res.n_scored + res.n_skipped == 5 && res.n_scored > 0 &&
+                 res.has_strong && res.strong.count == res.n_scored &&
+                 fabs(strong_sum / res.n_scored - res.strong.mean) < 1e-6 &&
+                 res.cube_sampling_a > 5.5f && res.cube_sampling_a < 7.0f;
+    if (res.strong.mean > 0.5f)
+        consistent = consistent && res.has_weak &&
+                     res.verdict == (res.weak.mean > 0.45f ? MISALIGN_VERDICT_ALIGNED
+                                                           : MISALIGN_VERDICT_WEAK);
+    else
+        consistent = consistent && !res.has_weak && res.verdict == MISALIGN_VERDICT_STRONG &&
+                     isnan(rows[0].weak);
+    CHECK(consistent, "verdict %u from strong mean %.3f over %zu beads (weak %s %.3f), cubes %.2f A",
+          res.verdict, res.strong.mean, res.n_scored, res.has_weak ? "mean" : "not run",
+          res.weak.mean, res.cube_sampling_a);
+    CHECK(rows[0].input_index < 5 && fabs(rows[0].x - truth[rows[0].input_index][0]) < 1e-9,
+          "bead rows carry input index and position");
+
+    /* No bead at all: undetermined, never aligned. */
+    EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 0, NULL, &res, NULL, 0),
+                  MISALIGN_STATUS_OK, "check with an empty coordinate list");
+    CHECK(res.verdict == MISALIGN_VERDICT_UNDETERMINED && !res.has_strong,
+          "no bead gives MISALIGN_VERDICT_UNDETERMINED");
+
+    /* Refusals leave the result untouched. */
+    memset(&untouched, 0xab, sizeof untouched);
+    res = untouched;
+    EXPECT_STATUS(misalign_check(NULL, &vol, NULL, 0, NULL, &res, NULL, 0),
+                  MISALIGN_STATUS_NULL_POINTER, "check with NULL networks");
+    EXPECT_STATUS(misalign_check(nets, &vol, NULL, 0, NULL, NULL, NULL, 0),
+                  MISALIGN_STATUS_NULL_POINTER, "check with NULL result");
+    EXPECT_STATUS(misalign_check(nets, &vol, bad, 1, NULL, &res, NULL, 0),
+                  MISALIGN_STATUS_INVALID_ARGUMENT, "check at a bead outside the volume");
+    bad[2] = NAN;
+    EXPECT_STATUS(misalign_check(nets, &vol, bad, 1, NULL, &res, NULL, 0),
+                  MISALIGN_STATUS_INVALID_ARGUMENT, "check at a NaN coordinate");
+    opts.criterion = 7;
+    EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 5, &opts, &res, NULL, 0),
+                  MISALIGN_STATUS_INVALID_ARGUMENT, "check with an unknown criterion");
+    opts.criterion = MISALIGN_CRITERION_MEAN;
+    opts.weak_threshold = 2.0f;
+    EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 5, &opts, &res, NULL, 0),
+                  MISALIGN_STATUS_INVALID_ARGUMENT, "check with weak threshold 2");
+    data[5] = (float)NAN;
+    EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 5, NULL, &res, NULL, 0),
+                  MISALIGN_STATUS_INVALID_ARGUMENT, "check of a volume with a NaN voxel");
+    CHECK(memcmp(&res, &untouched, sizeof res) == 0, "result untouched by refused calls");
+    data[5] = 5.0f;
+
+    /* The built-in networks, beads from the detector. */
+    EXPECT_STATUS(misalign_networks_baked(&baked), MISALIGN_STATUS_OK, "networks_baked");
+    EXPECT_STATUS(misalign_check(baked, &vol, NULL, 0, NULL, &res, rows, 8), MISALIGN_STATUS_OK,
+                  "check with detection and the built-in networks");
+    CHECK(res.verdict <= MISALIGN_VERDICT_ALIGNED && res.n_beads >= 5,
+          "built-in verdict %u over %zu detected beads", res.verdict, res.n_beads);
+
+    misalign_networks_free(baked);
+    misalign_networks_free(nets);
+    misalign_networks_free(NULL);
+    free(data);
 }
 
 int main(int argc, char **argv) {
@@ -432,6 +521,7 @@ int main(int argc, char **argv) {
     test_network(dir, w, wlen, cubes, ncubes, expected);
     test_detect();
     test_baked(cubes);
+    test_check(dir);
 
     free(cubes);
     free(csv);

@@ -1,5 +1,6 @@
 // misalign from C++ the way an Xmipp program would use it: a tomogram already in memory (here
-// simulated: a MultidimArray-like block of floats, x fastest) → gold beads → verdict.
+// simulated: a MultidimArray-like block of floats, x fastest) → gold beads → verdict with the
+// networks built into the library.
 //
 // Usage: example
 #include <cstdio>
@@ -24,9 +25,24 @@ int main() {
 
         // 2. The beads (0-based voxel x, y, z).
         auto beads = misalign::detect(tomo, misalign::DetectOptions().fiducial_size_a(100.0));
-        std::printf("%zu beads found:\n", beads.size());
-        for (const auto &b : beads) std::printf("  x %6.2f  y %6.2f  z %6.2f\n", b[0], b[1], b[2]);
-        return beads.empty() ? 1 : 0;
+        std::printf("%zu beads found\n", beads.size());
+
+        // 3. The verdict, with the networks built into the library. (Passing `beads` is what
+        //    an Xmipp protocol with its own coordinates does; misalign::check(nets, tomo)
+        //    detects them itself.)
+        auto nets = misalign::Networks::baked();
+        misalign::CheckResult r = misalign::check(nets, tomo, beads);
+        const auto &s = r.summary;
+        std::printf("verdict: %s (Xmipp class %u)\n", r.verdict_name(), unsigned(r.verdict()));
+        std::printf("strong network: mean %.3f over %zu beads\n", s.strong.mean, s.strong.count);
+        if (s.has_weak)
+            std::printf("weak network:   mean %.3f\n", s.weak.mean);
+        else
+            std::printf("weak network:   not run (failed the strong stage)\n");
+        for (const auto &b : r.beads)
+            std::printf("  bead %zu at (%.1f, %.1f, %.1f): strong %.3f  weak %.3f\n",
+                        b.input_index, b.x, b.y, b.z, b.strong, b.weak);
+        return 0;
     } catch (const misalign::Error &e) {
         std::fprintf(stderr, "misalign error (status %u): %s\n", unsigned(e.status()), e.what());
         return 1;

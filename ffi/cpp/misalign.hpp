@@ -212,6 +212,97 @@ inline std::vector<Position> detect(const VolumeView &volume,
     }
 }
 
+// ---- The whole check -----------------------------------------------------------------------
+
+namespace detail {
+struct NetworksFree {
+    void operator()(misalign_networks *p) const noexcept { misalign_networks_free(p); }
+};
+} // namespace detail
+
+/// The strong and weak networks of a check (move-only). Thread-safe for concurrent checks.
+class Networks {
+public:
+    /// The networks built into the library.
+    static Networks baked() {
+        misalign_networks *h = nullptr;
+        detail::check(misalign_networks_baked(&h));
+        return Networks(h);
+    }
+    /// Strong and weak .mlw weight files.
+    static Networks from_files(const std::string &strong, const std::string &weak) {
+        misalign_networks *h = nullptr;
+        detail::check(misalign_networks_from_files(strong.c_str(), weak.c_str(), &h));
+        return Networks(h);
+    }
+    /// The C handle (still owned by this object).
+    const misalign_networks *get() const noexcept { return h_.get(); }
+
+private:
+    explicit Networks(misalign_networks *h) : h_(h) {}
+    std::unique_ptr<misalign_networks, detail::NetworksFree> h_;
+};
+
+/// Check settings (defaults: bead 100 Å, weak threshold 0.45, mean criterion, per-cube
+/// normalisation, border beads skipped, all CPUs).
+struct CheckOptions {
+    misalign_check_options c = misalign_check_options_default();
+
+    CheckOptions &fiducial_size_a(double a) { c.fiducial_size_a = a; return *this; }
+    CheckOptions &weak_threshold(float t) { c.weak_threshold = t; return *this; }
+    CheckOptions &threads(unsigned n) { c.threads = n; return *this; }
+    CheckOptions &detector(const DetectOptions &d) { c.detector = d.c; return *this; }
+};
+
+/// The verdict of one tomogram and the per-bead scores behind it.
+struct CheckResult {
+    misalign_check_result summary{};
+    std::vector<misalign_bead_score> beads;
+
+    misalign_verdict verdict() const noexcept { return summary.verdict; }
+    /// "aligned", "weakly misaligned", "strongly misaligned" or "undetermined".
+    const char *verdict_name() const noexcept {
+        switch (summary.verdict) {
+        case MISALIGN_VERDICT_ALIGNED: return "aligned";
+        case MISALIGN_VERDICT_WEAK: return "weakly misaligned";
+        case MISALIGN_VERDICT_STRONG: return "strongly misaligned";
+        default: return "undetermined";
+        }
+    }
+};
+
+namespace detail {
+inline CheckResult run_check(const Networks &nets, const VolumeView &volume, const double *xyz,
+                             std::size_t n, const CheckOptions &options) {
+    const misalign_volume v = volume.c();
+    CheckResult r;
+    r.beads.resize(xyz ? n : 1024);
+    for (;;) {
+        detail::check(misalign_check(nets.get(), &v, xyz, n, &options.c, &r.summary,
+                                     r.beads.data(), r.beads.size()));
+        if (r.summary.n_scored <= r.beads.size()) break;
+        r.beads.resize(r.summary.n_scored); // rare: more detected beads than the first guess
+    }
+    r.beads.resize(r.summary.n_scored);
+    return r;
+}
+} // namespace detail
+
+/// Checks a tomogram, detecting its beads.
+inline CheckResult check(const Networks &nets, const VolumeView &volume,
+                         const CheckOptions &options = CheckOptions()) {
+    return detail::run_check(nets, volume, nullptr, 0, options);
+}
+
+/// Checks a tomogram at given bead positions (0-based voxels).
+inline CheckResult check(const Networks &nets, const VolumeView &volume,
+                         const std::vector<Position> &beads,
+                         const CheckOptions &options = CheckOptions()) {
+    static const double none[3] = {0, 0, 0}; // a valid pointer even for an empty list
+    return detail::run_check(nets, volume, beads.empty() ? none : beads[0].data(), beads.size(),
+                             options);
+}
+
 } // namespace misalign
 
 #endif // MISALIGN_HPP

@@ -12,7 +12,7 @@
 namespace synthetic {
 
 /// nz·ny·nx floats, x fastest (as Xmipp's MultidimArray<float>): background 5 with uniform
-/// noise of ±0.5 and a soft-edged dark sphere of `diameter_px` voxels at each bead.
+/// noise of ±0.5 and a soft-edged dark sphere (depth 2) of `diameter_px` voxels at each bead.
 inline std::vector<float> volume(std::size_t nx, std::size_t ny, std::size_t nz,
                                  const std::vector<misalign::Position> &beads,
                                  double diameter_px) {
@@ -28,7 +28,7 @@ inline std::vector<float> volume(std::size_t nx, std::size_t ny, std::size_t nz,
                 for (const auto &b : beads) {
                     double r = std::sqrt((x - b[0]) * (x - b[0]) + (y - b[1]) * (y - b[1]) +
                                          (z - b[2]) * (z - b[2]));
-                    s -= 1.0 / (1.0 + std::exp((r - diameter_px / 2) / 0.7));
+                    s -= 2.0 / (1.0 + std::exp((r - diameter_px / 2) / 0.7));
                 }
                 v[(z * ny + y) * nx + x] = static_cast<float>(s);
             }

@@ -129,12 +129,13 @@ void test_networks(const std::string &dir) {
 }
 
 void test_detection() {
-    // 96×80×41 voxels of 10 Å, beads of 100 Å = 10 voxels.
-    const std::vector<misalign::Position> truth = {{30, 25, 20}, {65, 30, 18}, {40, 58, 22}};
-    auto data = synthetic::volume(96, 80, 41, truth, 10.0);
-    FakeMultidimArray arr{data.data(), 1, 41, 80, 96};
+    // 128×112×48 voxels of 10 Å, beads of 100 Å = 10 voxels.
+    const std::vector<misalign::Position> truth = {
+        {30, 30, 24}, {90, 28, 20}, {60, 60, 26}, {28, 85, 22}, {95, 80, 25}};
+    auto data = synthetic::volume(128, 112, 48, truth, 10.0);
+    FakeMultidimArray arr{data.data(), 1, 48, 112, 128};
     auto view = misalign::view_of(arr, 10.0f);
-    check(view.nx == 96 && view.ny == 80 && view.nz == 41 && view.data == data.data(),
+    check(view.nx == 128 && view.ny == 112 && view.nz == 48 && view.data == data.data(),
           "view_of reads MultidimArray's xdim/ydim/zdim/data");
     auto beads = misalign::detect(view, misalign::DetectOptions().threads(2));
     std::size_t found = 0;
@@ -151,7 +152,7 @@ void test_detection() {
     arr.ndim = 2;
     expect_error([&] { misalign::view_of(arr, 10.0f); }, MISALIGN_STATUS_INVALID_ARGUMENT,
                  "view_of refuses a stack of volumes");
-    data[(20 * 80 + 10) * 96 + 5] = NAN;
+    data[(20 * 112 + 10) * 128 + 5] = NAN;
     expect_error([&] { misalign::detect(view); }, MISALIGN_STATUS_INVALID_ARGUMENT,
                  "a NaN voxel is refused and located", "(x 5, y 10, z 20)");
     auto bad = view;
@@ -167,6 +168,31 @@ void test_detection() {
                  "NULL data is refused");
 }
 
+void test_check(const std::string &dir) {
+    const std::vector<misalign::Position> truth = {
+        {30, 30, 24}, {90, 28, 20}, {60, 60, 26}, {28, 85, 22}, {95, 80, 25}};
+    auto data = synthetic::volume(128, 112, 48, truth, 10.0);
+    misalign::VolumeView view{data.data(), 128, 112, 48, 10.0f};
+    auto nets = misalign::Networks::from_files(dir + "/model.mlw", dir + "/model.mlw");
+    auto r = misalign::check(nets, view, truth, misalign::CheckOptions().threads(2));
+    double sum = 0;
+    for (const auto &b : r.beads) sum += b.strong;
+    check(r.summary.n_beads == 5 && r.beads.size() == r.summary.n_scored && !r.beads.empty() &&
+              std::fabs(sum / r.beads.size() - r.summary.strong.mean) < 1e-6,
+          std::string("check at given beads: ") + r.verdict_name() + ", strong mean " +
+              std::to_string(r.summary.strong.mean));
+    auto detected = misalign::check(misalign::Networks::baked(), view);
+    check(detected.summary.n_beads >= 5, std::string("check with detection and built-in networks: ") +
+                                             detected.verdict_name());
+    auto none = misalign::check(nets, view, std::vector<misalign::Position>{});
+    check(none.verdict() == MISALIGN_VERDICT_UNDETERMINED, "no bead: undetermined");
+    expect_error([&] { misalign::check(nets, view, {{30, 25, 500}}); },
+                 MISALIGN_STATUS_INVALID_ARGUMENT, "a bead outside the volume is refused",
+                 "not inside");
+    expect_error([&] { misalign::Networks::from_files(dir + "/model.mlw", "/nonexistent.mlw"); },
+                 MISALIGN_STATUS_IO, "a missing weight file throws IO", "/nonexistent.mlw");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -176,6 +202,7 @@ int main(int argc, char **argv) {
         check(!misalign::version().empty(), "version " + misalign::version());
         test_networks(dir);
         test_detection();
+        test_check(dir);
     } catch (const std::exception &e) {
         check(false, std::string("unexpected exception: ") + e.what());
     }

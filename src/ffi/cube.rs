@@ -140,11 +140,7 @@ pub const MISALIGN_NET_WEAK: misalign_net_kind = 2;
 pub(crate) fn baked_bytes(kind: misalign_net_kind) -> Result<&'static [u8], Failure> {
     match kind {
         MISALIGN_NET_STRONG => Ok(crate::net::baked::STRONG_MLW),
-        // The trainer has baked only the strong network so far (src/net/baked.rs).
-        MISALIGN_NET_WEAK => Err(Failure::invalid(
-            "this build of misalign has no built-in weak network yet (src/net/baked.rs); \
-             load weak weights from a file or bytes",
-        )),
+        MISALIGN_NET_WEAK => Ok(crate::net::baked::WEAK_MLW),
         k => Err(Failure::invalid(format!(
             "network kind {k} is neither MISALIGN_NET_STRONG (1) nor MISALIGN_NET_WEAK (2)"
         ))),
@@ -400,7 +396,7 @@ mod tests {
         assert!((0.0..=1.0).contains(&s));
         // The same network through the Rust API.
         let mut net = Box::new(Prepared::zeroed());
-        net.load(&crate::net::baked::strong());
+        net.load(&crate::net::baked::strong().expect("baked strong weights"));
         let mut sc = Scratch::boxed();
         let cube: &[f32; CUBE_LEN] = cubes[..CUBE_LEN].try_into().expect("one cube");
         assert_eq!(forward::score(&net, cube, &mut sc), s);

@@ -20,6 +20,7 @@
 //! The type names are snake_case on purpose: they are the C names, exported verbatim.
 #![allow(non_camel_case_types)]
 
+pub mod check;
 pub mod cube;
 pub mod detect;
 pub mod error;
