@@ -186,7 +186,8 @@ void test_check(const std::string &dir) {
                                              detected.verdict_name());
     auto none = misalign::check(nets, view, std::vector<misalign::Position>{});
     check(none.verdict() == MISALIGN_VERDICT_UNDETERMINED, "no bead: undetermined");
-    expect_error([&] { misalign::check(nets, view, {{30, 25, 500}}); },
+    const std::vector<misalign::Position> outside = {{30, 25, 500}};
+    expect_error([&] { misalign::check(nets, view, outside); },
                  MISALIGN_STATUS_INVALID_ARGUMENT, "a bead outside the volume is refused",
                  "not inside");
     expect_error([&] { misalign::Networks::from_files(dir + "/model.mlw", "/nonexistent.mlw"); },
