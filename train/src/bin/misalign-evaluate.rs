@@ -37,6 +37,18 @@ struct Args {
     seed: u64,
 }
 
+const CAVEATS: &str = "## What these numbers do and do not say\n\n\
+- Everything here is simulated: the test tomograms come from `misalign::host::sim`, a \
+different simulator from the trainer's `qsim` (full field, analytic phantom with membranes, \
+filaments and ice, dose-dependent noise, IMOD-like WBP), so this is a transfer test between two \
+simulators, not a measurement on real data. Real tomograms (CTF, beam damage, local motion, \
+denoising, thicker ice) will score worse; the paper's figures are on real data.\n\
+- The class ranges of the test tomograms are ours (`class_misalignment` in this program): \
+weak = banana 15–25 Å, twister 0.3–0.5°, bird 7–10 Å or jitter 17–24 Å; strong = banana \
+60–250 Å, twister 1.5–4°, bird 25–150 Å or jitter 40–120 Å; aligned = jitter ≤ 3 Å.\n\
+- \"undetermined\" with detected beads means the detector found no bead: heavily smeared \
+beads in strongly misaligned tomograms can escape it.\n";
+
 /// One evaluated tomogram.
 struct Run {
     verdict: Verdict,
@@ -299,9 +311,10 @@ fn run(args: &Args) -> Result<()> {
     let _ = writeln!(md, "| kind | ours (≥ 90 % flagged) | paper |");
     let _ = writeln!(md, "|---|---:|---:|");
     md.push_str(&summary);
+    let _ = writeln!(md, "\n{CAVEATS}");
     let _ = writeln!(
         md,
-        "\nEvaluation wall time: {:.0} s on {} threads.",
+        "Evaluation wall time: {:.0} s on {} threads.",
         start.elapsed().as_secs_f64(),
         args.threads
     );
