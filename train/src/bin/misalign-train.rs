@@ -159,7 +159,8 @@ fn provenance(args: &AllArgs, results: &[(&str, u64, &Metrics)]) -> String {
     );
     for (name, steps, m) in results {
         s += &format!(
-            "## {name}\n\n- steps: {steps}\n- validation: {}\n\n",
+            "## {name}\n\n- steps: {steps}; `{name}.mlw` holds the epoch with the lowest validation \
+             loss\n- validation after the last step: {}\n\n",
             m.describe()
         );
     }
@@ -192,9 +193,12 @@ fn run_all(args: AllArgs) -> Result<()> {
             init: init.clone(),
         };
         let out = args.out.clone();
-        let mut on_save = |p: &[f32], _m: Option<&Metrics>| export(p, &out, name);
+        if !args.resume {
+            // A fresh run must not compare against the best loss of an earlier one.
+            let _ = std::fs::remove_file(best_loss_path(&out, name));
+        }
+        let mut on_save = |p: &[f32], m: Option<&Metrics>| export_if_best(p, &out, name, m);
         let (params, m) = train(&cfg, &train_ds, &val_ds, args.resume, &mut on_save)?;
-        export(&params, &args.out, name)?;
         println!("{name} done: {}", m.describe());
         results.push((name, steps, m));
         init = Some(params);
@@ -209,6 +213,32 @@ fn run_all(args: AllArgs) -> Result<()> {
 }
 
 /// Writes `<out>/<name>.mlw` with the core's weight-file encoder (f16, ε stored).
+/// Where the best validation loss of network `name` is kept, so a resumed run keeps the rule.
+fn best_loss_path(out: &Path, name: &str) -> PathBuf {
+    out.join("checkpoints")
+        .join(format!("{name}.best-val-loss"))
+}
+
+/// Early stopping on validation loss: `{name}.mlw` is (re)written only when an epoch's validation
+/// loss beats the best so far, because later steps can over-fit (the run that made the shipped
+/// weights did after step 1400). Before the first validation the current parameters are exported,
+/// so usable weights exist early.
+fn export_if_best(params: &[f32], out: &Path, name: &str, m: Option<&Metrics>) -> Result<()> {
+    let best_path = best_loss_path(out, name);
+    let best: Option<f64> = std::fs::read_to_string(&best_path)
+        .ok()
+        .and_then(|t| t.trim().parse().ok());
+    match (m, best) {
+        (None, None) => export(params, out, name),
+        (None, Some(_)) => Ok(()),
+        (Some(m), Some(b)) if m.loss >= b => Ok(()),
+        (Some(m), _) => {
+            export(params, out, name)?;
+            write_atomic(&best_path, format!("{}\n", m.loss).as_bytes())
+        }
+    }
+}
+
 fn export(params: &[f32], out: &Path, name: &str) -> Result<()> {
     let path = out.join(format!("{name}.mlw"));
     let bytes = encode(params, EPS)
