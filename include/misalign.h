@@ -37,10 +37,10 @@
 #define MISALIGN_CUBE_LEN 32768
 
 /**
- * Floats of scratch memory one `misalign_score_cube` call needs (310 KiB); one buffer per
+ * Floats of scratch memory one `misalign_score_cube` call needs (308 KiB); one buffer per
  * thread, contents irrelevant between calls.
  */
-#define MISALIGN_SCRATCH_LEN 79456
+#define MISALIGN_SCRATCH_LEN 78944
 
 /**
  * Floats of a prepared network (432 KiB): the expanded parameters plus a 4-float tag that
@@ -57,7 +57,7 @@
  * Version of the C ABI described by this header. It changes whenever a function signature,
  * struct layout or constant changes incompatibly; compare it with `misalign_abi_version()`.
  */
-#define MISALIGN_ABI_VERSION 1
+#define MISALIGN_ABI_VERSION 2
 
 /**
  * What an entry point reports. `MISALIGN_STATUS_OK` (0) is success; on any other value

@@ -2,7 +2,7 @@
 //! spec/network.md (plain nested loops, channels-first, nothing shared with `src/net`), plus
 //! SIMD-vs-scalar property tests of the kernels.
 use misalign::net::forward::{logit_with, normalize_cube, Prepared, Scratch};
-use misalign::net::kernels::{conv_row, panel_len, Backend};
+use misalign::net::kernels::{conv_pool_row, panel_len, Backend};
 use misalign::net::topology::{CUBE_LEN, PARAM_COUNT, TENSORS};
 use misalign::net::weights::{encode, WeightFile};
 
@@ -224,8 +224,11 @@ fn normalize_cube_gives_zero_mean_unit_sd_and_zeros_for_constant() {
 }
 
 /// Kernel property test: the SIMD kernel equals the scalar reference for random panels,
-/// weights and invalid-row masks, for every layer shape the network uses.
-fn kernel_property<const CI: usize, const CO: usize, const E: usize>(rng: &mut Rng) {
+/// weights, invalid-row masks and prior pooled values (so both the max against what is already
+/// pooled and the window along x are exercised), for every layer shape the network uses.
+fn kernel_property<const CI: usize, const CO: usize, const E: usize, const P: usize>(
+    rng: &mut Rng,
+) {
     let Some(simd) = Backend::avx2_fma() else {
         eprintln!("no SIMD backend on this CPU; scalar only");
         return;
@@ -248,10 +251,12 @@ fn kernel_property<const CI: usize, const CO: usize, const E: usize>(rng: &mut R
                 *v = rng.next() % 4 != 0;
             }
         }
-        let mut a = vec![0.0f32; E * CO];
-        let mut b = vec![0.0f32; E * CO];
-        conv_row::<CI, CO, E>(Backend::scalar(), &panel, &valid, &w, &bias, &mut a);
-        conv_row::<CI, CO, E>(simd, &panel, &valid, &w, &bias, &mut b);
+        let prior: Vec<f32> = (0..(E / P) * CO)
+            .map(|_| 2.0 * rng.uniform() as f32)
+            .collect();
+        let (mut a, mut b) = (prior.clone(), prior);
+        conv_pool_row::<CI, CO, E, P>(Backend::scalar(), &panel, &valid, &w, &bias, &mut a);
+        conv_pool_row::<CI, CO, E, P>(simd, &panel, &valid, &w, &bias, &mut b);
         // Bound: f32 rounding of a sum of ≤ 27·CI products of magnitude ≤ 1.
         let tol = 27.0 * CI as f32 * 4.0 * f32::EPSILON;
         for (k, (x, y)) in a.iter().zip(&b).enumerate() {
@@ -266,11 +271,17 @@ fn kernel_property<const CI: usize, const CO: usize, const E: usize>(rng: &mut R
 #[test]
 fn simd_kernels_match_scalar_for_every_layer_shape() {
     let mut rng = Rng(0xC0FFEE);
-    kernel_property::<1, 16, 32>(&mut rng);
-    kernel_property::<16, 16, 16>(&mut rng);
-    kernel_property::<16, 32, 8>(&mut rng);
-    kernel_property::<32, 64, 4>(&mut rng);
-    kernel_property::<3, 32, 12>(&mut rng);
+    kernel_property::<1, 16, 32, 2>(&mut rng);
+    kernel_property::<16, 16, 16, 2>(&mut rng);
+    kernel_property::<16, 32, 8, 2>(&mut rng);
+    kernel_property::<32, 64, 4, 4>(&mut rng);
+    // Odd shapes: every micro-tile width (E = 7 → 4,3; 13 → 5,4,4; 11 → 6,5), no pooling.
+    kernel_property::<3, 32, 12, 3>(&mut rng);
+    kernel_property::<2, 16, 7, 7>(&mut rng);
+    kernel_property::<5, 48, 13, 1>(&mut rng);
+    kernel_property::<1, 16, 11, 1>(&mut rng);
+    kernel_property::<1, 16, 1, 1>(&mut rng);
+    kernel_property::<1, 16, 2, 2>(&mut rng);
 }
 
 #[test]

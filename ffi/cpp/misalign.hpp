@@ -98,7 +98,7 @@ inline void normalize_cube(float *cube, std::size_t len) {
     detail::check(misalign_normalize_cube(cube, len));
 }
 
-/// Working memory of one forward pass (310 KiB); one per thread.
+/// Working memory of one forward pass (308 KiB); one per thread.
 class Scratch {
 public:
     Scratch() : buf_(MISALIGN_SCRATCH_LEN) {}

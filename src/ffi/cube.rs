@@ -11,9 +11,9 @@ use crate::net::weights::{WeightFile, FILE_LEN};
 pub const MISALIGN_CUBE_EDGE: usize = 32;
 /// Voxels (floats) in one cube: 32·32·32, x fastest, then y, then z.
 pub const MISALIGN_CUBE_LEN: usize = 32768;
-/// Floats of scratch memory one `misalign_score_cube` call needs (310 KiB); one buffer per
+/// Floats of scratch memory one `misalign_score_cube` call needs (308 KiB); one buffer per
 /// thread, contents irrelevant between calls.
-pub const MISALIGN_SCRATCH_LEN: usize = 79456;
+pub const MISALIGN_SCRATCH_LEN: usize = 78944;
 /// Floats of a prepared network (432 KiB): the expanded parameters plus a 4-float tag that
 /// `misalign_score_cube` checks, so an unprepared buffer is refused rather than scored.
 pub const MISALIGN_PREPARED_LEN: usize = 110645;

@@ -4,7 +4,7 @@ use std::ffi::c_char;
 
 /// Version of the C ABI described by this header. It changes whenever a function signature,
 /// struct layout or constant changes incompatibly; compare it with `misalign_abi_version()`.
-pub const MISALIGN_ABI_VERSION: u32 = 1;
+pub const MISALIGN_ABI_VERSION: u32 = 2;
 
 /// The crate version as a NUL-terminated string.
 static VERSION_Z: &str = concat!(env!("CARGO_PKG_VERSION"), "\0");

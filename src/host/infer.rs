@@ -17,7 +17,7 @@ impl Prepared {
 }
 
 impl Scratch {
-    /// A scratch on the heap (no 310 KiB stack temporary).
+    /// A scratch on the heap (no 308 KiB stack temporary).
     pub fn boxed() -> Box<Self> {
         // SAFETY: `Scratch` is an f32 array; all-zero bits are valid.
         unsafe { zeroed_box() }

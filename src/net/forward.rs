@@ -7,11 +7,12 @@
 //!   zero padding, so folding it into the next kernel would be wrong at the borders. It is stored
 //!   as a per-channel affine map `y = scale·x + shift`, `scale = γ/√(var+ε)`,
 //!   `shift = β − mean·scale` (computed in f64).
-//! - **Fusion**: each block computes one output row at a time (all x, all channels) and max-pools
+//! - **Fusion**: the kernels compute one output row at a time (all x, all channels) and max-pool
 //!   it straight into the pooled output, which starts at 0 — `max(0, ·)` over the window is
-//!   exactly pool(ReLU(·)). The full-resolution conv output (16×32³ for block 1) never exists.
+//!   exactly pool(ReLU(·)). The full-resolution conv output (16×32³ for block 1) never exists,
+//!   not even one row of it.
 //! - Activations are channels-last (`[z][y][x][c]`), the input cube is x fastest, then y, then z.
-use super::kernels::{conv_row, panel_len, Backend};
+use super::kernels::{conv_pool_row, panel_len, Backend};
 use super::topology::{
     block_first_tensor, CHANNELS, CUBE_LEN, DENSE_FIRST_TENSOR, DENSE_UNITS, FEATURES, TAPS,
 };
@@ -125,7 +126,6 @@ const PANEL_MAX: usize = max4([
     panel_len(16, 8),
     panel_len(32, 4),
 ]);
-const ROW_MAX: usize = max4([32 * 16, 16 * 16, 8 * 32, 4 * 64]);
 
 const fn max4(v: [usize; 4]) -> usize {
     let mut m = v[0];
@@ -140,8 +140,8 @@ const fn max4(v: [usize; 4]) -> usize {
 }
 
 /// f32 values of working memory one forward pass needs (pooled activations of blocks 1–4,
-/// the hidden layer, one input panel and one output row): 79,456 values = 310.4 KiB.
-pub const SCRATCH_LEN: usize = A_LEN + B_LEN + C_LEN + D_LEN + DENSE_UNITS + PANEL_MAX + ROW_MAX;
+/// the hidden layer and one input panel): 78,944 values = 308.4 KiB.
+pub const SCRATCH_LEN: usize = A_LEN + B_LEN + C_LEN + D_LEN + DENSE_UNITS + PANEL_MAX;
 /// Bytes of a [`Scratch`].
 pub const SCRATCH_BYTES: usize = 4 * SCRATCH_LEN;
 const _: () = assert!(SCRATCH_BYTES <= 320 * 1024);
@@ -217,15 +217,15 @@ pub fn logit_with(
     let (c, s) = s.split_at_mut(C_LEN);
     let (d, s) = s.split_at_mut(D_LEN);
     let (h, s) = s.split_at_mut(DENSE_UNITS);
-    let (panel, row) = s.split_at_mut(PANEL_MAX);
+    let panel = &mut s[..PANEL_MAX];
     let bn = |blk: usize| {
         let r = CH_OFF[blk]..CH_OFF[blk] + CHANNELS[blk + 1];
         (&net.bias[r.clone()], &net.scale[r.clone()], &net.shift[r])
     };
-    block::<1, 16, 32, 2>(backend, cube, &net.k1, bn(0), a, panel, row);
-    block::<16, 16, 16, 2>(backend, a, &net.k2, bn(1), b, panel, row);
-    block::<16, 32, 8, 2>(backend, b, &net.k3, bn(2), c, panel, row);
-    block::<32, 64, 4, 4>(backend, c, &net.k4, bn(3), d, panel, row);
+    block::<1, 16, 32, 2>(backend, cube, &net.k1, bn(0), a, panel);
+    block::<16, 16, 16, 2>(backend, a, &net.k2, bn(1), b, panel);
+    block::<16, 32, 8, 2>(backend, b, &net.k3, bn(2), c, panel);
+    block::<32, 64, 4, 4>(backend, c, &net.k4, bn(3), d, panel);
     for (j, hj) in h.iter_mut().enumerate() {
         let w = &net.d1w[j * FEATURES..(j + 1) * FEATURES];
         let sum: f32 = w.iter().zip(d.iter()).map(|(a, b)| a * b).sum();
@@ -250,14 +250,12 @@ fn block<const CI: usize, const CO: usize, const E: usize, const P: usize>(
     (bias, scale, shift): (&[f32], &[f32], &[f32]),
     out: &mut [f32],
     panel: &mut [f32],
-    row: &mut [f32],
 ) {
     const { assert!(E % P == 0) };
     let q = E / P;
     let row_in = E * CI;
     let padded = (E + 2) * CI;
     let panel = &mut panel[..panel_len(CI, E)];
-    let row = &mut row[..E * CO];
     let out = &mut out[..q * q * q * CO];
     // Pooled outputs start at 0: max(0, window) = max-pool of the ReLU.
     out.fill(0.0);
@@ -275,16 +273,8 @@ fn block<const CI: usize, const CO: usize, const E: usize, const P: usize>(
                     dst[CI + row_in..].fill(0.0);
                 }
             }
-            conv_row::<CI, CO, E>(backend, panel, &valid, w, bias, row);
-            let base = ((z / P) * q + y / P) * q;
-            for (x, vals) in row.chunks_exact(CO).enumerate() {
-                let o = (base + x / P) * CO;
-                for (m, &v) in out[o..o + CO].iter_mut().zip(vals) {
-                    if v > *m {
-                        *m = v;
-                    }
-                }
-            }
+            let o = ((z / P) * q + y / P) * q * CO;
+            conv_pool_row::<CI, CO, E, P>(backend, panel, &valid, w, bias, &mut out[o..o + q * CO]);
         }
     }
     for v in out.chunks_exact_mut(CO) {

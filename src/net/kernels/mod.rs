@@ -2,14 +2,16 @@
 //! and an x86_64 AVX2+FMA kernel, selected through [`Backend`].
 //!
 //! One call computes one output row of a 3×3×3 "same" convolution (all `E` x positions, all `CO`
-//! output channels) from a *panel*: the nine input rows (dz, dy) that the row needs, each padded
+//! output channels, plus bias) and max-pools it straight into a row of pooled outputs (window
+//! `P` along x; the caller visits the P² rows of a window in turn). The input is a *panel*: the nine input rows (dz, dy) that the row needs, each padded
 //! with one zero voxel on both x ends, so the inner loops have no bounds logic. Rows that fall
 //! outside the volume are flagged invalid and skipped (they contribute zero).
 //!
 //! Layouts (all f32, channels innermost):
 //! - `panel`: `[9][E + 2][CI]`, row `r = dz·3 + dy`;
 //! - `w`: `[9][3][CI][CO]` (`[dz][dy][dx][in][out]`);
-//! - `bias`: `[CO]`; `out`: `[E][CO]` = convolution + bias (no activation).
+//! - `bias`: `[CO]`; `pooled`: `[E/P][CO]`, updated as `pooled[x/P] = max(pooled[x/P], conv[x])`.
+//!   Starting it at 0 makes the result max-pool(ReLU(conv)).
 mod scalar;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx2;
@@ -89,29 +91,32 @@ pub const fn panel_len(ci: usize, e: usize) -> usize {
     9 * (e + 2) * ci
 }
 
-/// Computes one convolution output row (see the module docs for layouts).
+/// Computes one convolution output row and max-pools it into `pooled` (see the module docs
+/// for layouts). The panel must hold finite values (the forward pass checks its input).
 ///
 /// Requirements, checked with `assert!` (a violation is a programming error, not bad input):
-/// `CO % 16 == 0`, `E % 4 == 0`, `panel.len() == panel_len(CI, E)`, `w.len() == 27·CI·CO`,
-/// `bias.len() == CO`, `out.len() == E·CO`.
-pub fn conv_row<const CI: usize, const CO: usize, const E: usize>(
+/// `CO % 16 == 0`, `E % P == 0`, `panel.len() == panel_len(CI, E)`, `w.len() == 27·CI·CO`,
+/// `bias.len() == CO`, `pooled.len() == (E/P)·CO`.
+pub fn conv_pool_row<const CI: usize, const CO: usize, const E: usize, const P: usize>(
     backend: Backend,
     panel: &[f32],
     valid: &[bool; 9],
     w: &[f32],
     bias: &[f32],
-    out: &mut [f32],
+    pooled: &mut [f32],
 ) {
-    const { assert!(CO % 16 == 0 && E % 4 == 0 && CI > 0) };
+    const { assert!(CO % 16 == 0 && P > 0 && E % P == 0 && CI > 0) };
     assert_eq!(panel.len(), panel_len(CI, E));
     assert_eq!(w.len(), 27 * CI * CO);
     assert_eq!(bias.len(), CO);
-    assert_eq!(out.len(), E * CO);
+    assert_eq!(pooled.len(), (E / P) * CO);
     match backend.0 {
-        Kind::Scalar => scalar::conv_row::<CI, CO, E>(panel, valid, w, bias, out),
+        Kind::Scalar => scalar::conv_pool_row::<CI, CO, E, P>(panel, valid, w, bias, pooled),
         #[cfg(target_arch = "x86_64")]
         // SAFETY: a `Kind::Avx2Fma` backend only exists after AVX2 and FMA were detected
         // (or are enabled at compile time); slice lengths were asserted above.
-        Kind::Avx2Fma => unsafe { x86_avx2::conv_row::<CI, CO, E>(panel, valid, w, bias, out) },
+        Kind::Avx2Fma => unsafe {
+            x86_avx2::conv_pool_row::<CI, CO, E, P>(panel, valid, w, bias, pooled)
+        },
     }
 }

@@ -1,13 +1,13 @@
 //! Portable reference kernel: plain loops over fixed sizes (the compiler may auto-vectorise the
 //! channel loop). Every other kernel is tested against this one.
 
-/// See [`super::conv_row`]; lengths are checked by the caller.
-pub(super) fn conv_row<const CI: usize, const CO: usize, const E: usize>(
+/// See [`super::conv_pool_row`]; lengths are checked by the caller.
+pub(super) fn conv_pool_row<const CI: usize, const CO: usize, const E: usize, const P: usize>(
     panel: &[f32],
     valid: &[bool; 9],
     w: &[f32],
     bias: &[f32],
-    out: &mut [f32],
+    pooled: &mut [f32],
 ) {
     let row_len = (E + 2) * CI;
     for x in 0..E {
@@ -26,6 +26,10 @@ pub(super) fn conv_row<const CI: usize, const CO: usize, const E: usize>(
                 }
             }
         }
-        out[x * CO..(x + 1) * CO].copy_from_slice(&acc);
+        let dst = &mut pooled[(x / P) * CO..(x / P + 1) * CO];
+        for (m, &v) in dst.iter_mut().zip(&acc) {
+            // Branch-free so the loop vectorises; inputs are finite (checked by the caller).
+            *m = m.max(v);
+        }
     }
 }
