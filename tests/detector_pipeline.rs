@@ -1,6 +1,6 @@
 //! End-to-end tests of the fiducial detector on planted-bead volumes.
 use misalign::host::detector::{detect, refine, DetectorParams, ThresholdMode};
-use misalign::host::{Error, Volume};
+use misalign::host::{Error, SliceSource, Volume};
 
 /// Small deterministic generator (xorshift64*, Box–Muller) independent of the library.
 pub struct Rng(u64);
@@ -251,6 +251,52 @@ fn non_finite_voxels_are_a_clear_error() {
                 assert!(m.contains("slice 7") && m.contains("x=5, y=6"), "{m}")
             }
             other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+}
+
+/// A volume whose slice `bad` cannot be read (a disk that fails mid-file).
+struct FailingSource<'a> {
+    vol: &'a Volume,
+    bad: usize,
+}
+
+impl SliceSource for FailingSource<'_> {
+    fn dims(&self) -> [usize; 3] {
+        self.vol.dims()
+    }
+    fn voxel_size(&self) -> [f32; 3] {
+        self.vol.voxel_size()
+    }
+    fn read_slice(&self, z: usize, out: &mut [f32]) -> misalign::host::Result<()> {
+        if z == self.bad {
+            return Err(Error::Io {
+                context: format!("reading slice {z}"),
+                source: std::io::Error::other("device gone"),
+            });
+        }
+        self.vol.read_slice(z, out)
+    }
+}
+
+#[test]
+fn a_read_error_anywhere_is_reported_never_skipped() {
+    // Slices 0 (first batch), 9 and 20 (read ahead while workers run) and 23 (last).
+    let vol = planted([40, 36, 24], &[], 0.5, 5);
+    for threads in [1, 2] {
+        for bad in [0, 9, 20, 23] {
+            for mode in [ThresholdMode::PerSlice, ThresholdMode::CentralSlab] {
+                let p = DetectorParams {
+                    threshold_mode: mode,
+                    ..params(threads)
+                };
+                match detect(&FailingSource { vol: &vol, bad }, &p, None) {
+                    Err(Error::Io { context, .. }) => {
+                        assert_eq!(context, format!("reading slice {bad}"))
+                    }
+                    other => panic!("slice {bad}, {threads} threads: expected Io, got {other:?}"),
+                }
+            }
         }
     }
 }

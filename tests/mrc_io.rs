@@ -241,6 +241,8 @@ fn sub_blocks_match_the_whole_volume() {
         ([0, 0, 0], [7, 6, 5]),
         ([2, 1, 3], [3, 4, 2]),
         ([6, 5, 4], [1, 1, 1]),
+        // Whole rows from an inner y and z: the direct (no staging buffer) float32 path.
+        ([0, 2, 1], [7, 3, 3]),
     ] {
         let mut out = vec![0.0; n[0] * n[1] * n[2]];
         f.read_block(o, n, &mut out).unwrap();

@@ -14,6 +14,10 @@ use super::{Complex32, KernelError};
 /// Default raised-cosine width in cycles/px (the value the original used until 2022).
 pub const DEFAULT_WIDTH: f32 = 0.02;
 
+/// Rows transformed per block: the kept columns are moved to and from the column-major
+/// spectrum this many rows at a time.
+const ROW_BLOCK: usize = 8;
+
 /// The largest padded side [`MicroFft`] can transform.
 pub const MICROFFT_MAX_LEN: usize = 4096;
 
@@ -50,6 +54,22 @@ impl Fft for MicroFft {
     }
 }
 
+/// Mean of `s`, with 32 independent f32 lanes (the adds vectorise; a serial f64 sum over a
+/// megapixel slice is a long dependency chain) reduced in f64. Only used to remove the DC
+/// before zero padding, so f32 lanes are plenty.
+fn mean(s: &[f32]) -> f32 {
+    let mut lanes = [0.0f32; 32];
+    let chunks = s.chunks_exact(32);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v;
+        }
+    }
+    let total: f64 = lanes.iter().chain(rest).map(|&v| v as f64).sum();
+    (total / s.len().max(1) as f64) as f32
+}
+
 /// Raised-cosine band-pass gain at radial frequency `u` (cycles/px): 1 on [fl, fh], a
 /// half-cosine fall-off of width `w` on each side, 0 beyond (also exactly at fl − w, fh + w).
 #[inline]
@@ -71,7 +91,8 @@ pub struct BandPass {
     /// Slice width and height.
     pub nx: usize,
     pub ny: usize,
-    /// Padded FFT sides (powers of two ≥ nx, ny).
+    /// FFT sides (≥ nx, ny): powers of two from [`BandPass::new`], any sides the engine
+    /// handles from [`BandPass::with_sides`].
     pub n: usize,
     pub m: usize,
     /// Flat pass band edges f0/1.1 and f0/0.9 (cycles/px) and the fall-off width.
@@ -83,20 +104,36 @@ pub struct BandPass {
 }
 
 impl BandPass {
-    /// Plans the filter for `nx × ny` slices and beads `diameter_px` wide, width `w`.
+    /// Plans the filter for `nx × ny` slices and beads `diameter_px` wide, width `w`, on
+    /// power-of-two FFT sides (what [`MicroFft`] needs).
     pub fn new(nx: usize, ny: usize, diameter_px: f64, w: f32) -> Result<Self, KernelError> {
-        if nx == 0 || ny == 0 || !(diameter_px.is_finite() && diameter_px > 0.0) {
-            return Err(KernelError::BadParameter);
-        }
-        if !(w.is_finite() && w >= 0.0) {
-            return Err(KernelError::BadParameter);
-        }
         let n = nx
             .checked_next_power_of_two()
             .ok_or(KernelError::BadParameter)?;
         let m = ny
             .checked_next_power_of_two()
             .ok_or(KernelError::BadParameter)?;
+        Self::with_sides(nx, ny, n, m, diameter_px, w)
+    }
+
+    /// Like [`BandPass::new`] with explicit FFT sides `n ≥ nx`, `m ≥ ny` (for an engine that
+    /// transforms any length: `n = nx` filters the slice periodically, as the original's
+    /// whole-volume FFT does, and saves the padding).
+    pub fn with_sides(
+        nx: usize,
+        ny: usize,
+        n: usize,
+        m: usize,
+        diameter_px: f64,
+        w: f32,
+    ) -> Result<Self, KernelError> {
+        if nx == 0 || ny == 0 || n < nx || m < ny || !(diameter_px.is_finite() && diameter_px > 0.0)
+        {
+            return Err(KernelError::BadParameter);
+        }
+        if !(w.is_finite() && w >= 0.0) {
+            return Err(KernelError::BadParameter);
+        }
         let f0 = 1.0 / diameter_px;
         let fl = (f0 / 1.1) as f32;
         let fh = (f0 / 0.9) as f32;
@@ -125,17 +162,18 @@ impl BandPass {
 
     /// Complex scratch values [`BandPass::apply_pair`] needs.
     pub fn scratch_len(&self) -> usize {
-        self.kept_columns() * self.m + self.n.max(self.m)
+        self.kept_columns() * self.m + ROW_BLOCK * self.n.max(self.m)
     }
 
-    /// Padded column index of kept column `k`.
+    /// The kept columns of a padded row as two contiguous runs: `0..lo_end` and
+    /// `hi_start..n` (empty when every column is kept and the first run covers the row).
     #[inline]
-    fn column(&self, k: usize) -> usize {
+    fn runs(&self) -> (usize, usize) {
         let kept = self.kept_columns();
-        if kept == self.n || k <= self.jmax {
-            k
+        if kept == self.n {
+            (self.n, self.n)
         } else {
-            self.n - (kept - k)
+            (self.jmax + 1, self.n - self.jmax)
         }
     }
 
@@ -168,65 +206,97 @@ impl BandPass {
             return Err(KernelError::BufferSize);
         }
         let kept = self.kept_columns();
+        let (lo_end, hi_start) = self.runs();
         let (spec, rest) = scratch.split_at_mut(kept * m);
-        let row = &mut rest[..n.max(m)];
-        let mean = |s: &[f32]| (s.iter().map(|&v| v as f64).sum::<f64>() / s.len() as f64) as f32;
+        let rows = &mut rest[..ROW_BLOCK * n];
         let ma = mean(a);
         let mb = b.as_deref().map_or(0.0, mean);
-        // Rows: forward transform, keep the useful columns (column-major in `spec`).
-        for y in 0..m {
-            if y < ny {
+        // Rows, ROW_BLOCK at a time: pack, forward transform, and store the kept columns
+        // column-major in `spec` (ROW_BLOCK consecutive values per column: whole cache lines
+        // rather than one scattered value per row).
+        for y0 in (0..m).step_by(ROW_BLOCK) {
+            let block = ROW_BLOCK.min(m - y0);
+            for (r, row) in rows.chunks_exact_mut(n).take(block).enumerate() {
+                let y = y0 + r;
+                if y >= ny {
+                    row.fill(Complex32::new(0.0, 0.0));
+                    continue;
+                }
                 let ra = &a[y * nx..(y + 1) * nx];
-                for x in 0..nx {
-                    let im = b.as_deref().map_or(0.0, |b| b[y * nx + x] - mb);
-                    row[x] = Complex32::new(ra[x] - ma, im);
+                match b.as_deref() {
+                    Some(b) => {
+                        let rb = &b[y * nx..(y + 1) * nx];
+                        for ((v, &x), &z) in row.iter_mut().zip(ra).zip(rb) {
+                            *v = Complex32::new(x - ma, z - mb);
+                        }
+                    }
+                    None => {
+                        for (v, &x) in row.iter_mut().zip(ra) {
+                            *v = Complex32::new(x - ma, 0.0);
+                        }
+                    }
                 }
-                for v in row[nx..n].iter_mut() {
-                    *v = Complex32::new(0.0, 0.0);
-                }
-                fft.forward(&mut row[..n])?;
-                for k in 0..kept {
-                    spec[k * m + y] = row[self.column(k)];
-                }
-            } else {
-                for k in 0..kept {
-                    spec[k * m + y] = Complex32::new(0.0, 0.0);
+                row[nx..].fill(Complex32::new(0.0, 0.0));
+                fft.forward(row)?;
+            }
+            for (k, j) in (0..lo_end).chain(hi_start..n).enumerate() {
+                let col = &mut spec[k * m + y0..k * m + y0 + block];
+                for (r, v) in col.iter_mut().enumerate() {
+                    *v = rows[r * n + j];
                 }
             }
         }
-        // Columns: forward, gain, inverse (as conj ∘ FFT ∘ conj).
-        for k in 0..kept {
-            let fx = Self::freq(self.column(k), n);
+        // Columns: forward, gain, inverse (as conj ∘ FFT ∘ conj). The gain is non-zero only
+        // on a ring; rows of the column outside it are set to zero without evaluating it.
+        let reach = self.fh + self.w;
+        let inner = (self.fl - self.w).max(0.0);
+        for (k, j) in (0..lo_end).chain(hi_start..n).enumerate() {
+            let fx = Self::freq(j, n);
             let col = &mut spec[k * m..(k + 1) * m];
             fft.forward(col)?;
+            // |fy| range where the gain can be non-zero, as padded row indices (rounded
+            // outwards; `gain` decides exactly inside).
+            let fy_max = libm::sqrtf((reach * reach - fx * fx).max(0.0));
+            let fy_min = libm::sqrtf((inner * inner - fx * fx).max(0.0));
+            let i_min = (libm::floorf(fy_min * m as f32) as usize).saturating_sub(1);
+            let i_max = ((libm::ceilf(fy_max * m as f32) as usize) + 1).min(m / 2);
             for (i, v) in col.iter_mut().enumerate() {
+                let d = if i <= m / 2 { i } else { m - i };
+                if d < i_min || d > i_max {
+                    *v = Complex32::new(0.0, 0.0);
+                    continue;
+                }
                 let fy = Self::freq(i, m);
                 let g = gain(libm::sqrtf(fx * fx + fy * fy), self.fl, self.fh, self.w);
                 *v = Complex32::new(v.re * g, -(v.im * g));
             }
             fft.forward(col)?;
         }
-        // Rows back: scatter the kept columns, inverse, unpack real/imaginary parts.
+        // Rows back, ROW_BLOCK at a time: scatter the kept columns, inverse, unpack the real
+        // and imaginary parts.
         let scale = 1.0 / (n as f32 * m as f32);
-        for y in 0..ny {
-            for v in row[..n].iter_mut() {
-                *v = Complex32::new(0.0, 0.0);
-            }
-            for k in 0..kept {
+        for y0 in (0..ny).step_by(ROW_BLOCK) {
+            let block = ROW_BLOCK.min(ny - y0);
+            for (k, j) in (0..lo_end).chain(hi_start..n).enumerate() {
                 // `spec` holds conj of the column-inverse; conj again before the row pass
                 // cancels, so the row pass gets conj(x) as the inverse trick needs.
-                let v = spec[k * m + y];
-                row[self.column(k)] = v;
+                let col = &spec[k * m + y0..k * m + y0 + block];
+                for (r, &v) in col.iter().enumerate() {
+                    rows[r * n + j] = v;
+                }
             }
-            fft.forward(&mut row[..n])?;
-            let ra = &mut a[y * nx..(y + 1) * nx];
-            for x in 0..nx {
-                ra[x] = row[x].re * scale;
-            }
-            if let Some(b) = b.as_deref_mut() {
-                // The inverse is conj(FFT(conj x)); the imaginary part flips sign.
-                for x in 0..nx {
-                    b[y * nx + x] = -row[x].im * scale;
+            for (r, row) in rows.chunks_exact_mut(n).take(block).enumerate() {
+                row[lo_end..hi_start].fill(Complex32::new(0.0, 0.0));
+                fft.forward(row)?;
+                let y = y0 + r;
+                for (o, v) in a[y * nx..(y + 1) * nx].iter_mut().zip(row.iter()) {
+                    *o = v.re * scale;
+                }
+                if let Some(b) = b.as_deref_mut() {
+                    // The inverse is conj(FFT(conj x)); the imaginary part flips sign.
+                    for (o, v) in b[y * nx..(y + 1) * nx].iter_mut().zip(row.iter()) {
+                        *o = -v.im * scale;
+                    }
                 }
             }
         }

@@ -19,24 +19,33 @@ pub fn apply(
     if nx == 0 || ny == 0 || slice.len() != nx * ny || scratch.len() < scratch_len(nx) {
         return Err(super::KernelError::BufferSize);
     }
-    let (prev, cur) = scratch[..2 * nx].split_at_mut(nx);
-    // `prev` holds the unmodified row above, `cur` the unmodified current row.
+    let (mut prev, mut cur) = scratch[..2 * nx].split_at_mut(nx);
+    // `prev` holds the unmodified row above, `cur` the unmodified current row; the row below
+    // is still unmodified in `slice`. Edge neighbours replicate the nearest pixel.
     prev.copy_from_slice(&slice[..nx]);
     for y in 0..ny {
         cur.copy_from_slice(&slice[y * nx..(y + 1) * nx]);
-        let below_row = if y + 1 < ny { y + 1 } else { y };
-        for x in 0..nx {
-            let l = cur[x.saturating_sub(1)];
-            let r = cur[if x + 1 < nx { x + 1 } else { x }];
-            let u = prev[x];
-            let d = if below_row == y {
-                cur[x]
-            } else {
-                slice[below_row * nx + x]
-            };
-            slice[y * nx + x] = 8.0 * cur[x] - 2.0 * (l + r + u + d);
+        let (head, tail) = slice.split_at_mut((y + 1) * nx);
+        let out = &mut head[y * nx..];
+        let below: &[f32] = if y + 1 < ny { &tail[..nx] } else { cur };
+        let at = |x: usize, l: usize, r: usize| {
+            8.0 * cur[x] - 2.0 * (cur[l] + cur[r] + prev[x] + below[x])
+        };
+        if nx == 1 {
+            out[0] = at(0, 0, 0);
+        } else {
+            out[0] = at(0, 0, 1);
+            out[nx - 1] = at(nx - 1, nx - 2, nx - 1);
+            // Interior: equal-length slices so the loop vectorises.
+            let n = nx - 2;
+            let (l, c, r) = (&cur[..n], &cur[1..n + 1], &cur[2..]);
+            let (u, d) = (&prev[1..n + 1], &below[1..n + 1]);
+            for (i, o) in out[1..n + 1].iter_mut().enumerate() {
+                *o = 8.0 * c[i] - 2.0 * (l[i] + r[i] + u[i] + d[i]);
+            }
         }
-        prev.copy_from_slice(cur);
+        // The current row is the next one's row above: swap the buffers, no copy.
+        core::mem::swap(&mut prev, &mut cur);
     }
     Ok(())
 }

@@ -192,7 +192,9 @@ pub fn detect(
     }
     crate::host::volume::voxel_count(dims)?;
     let d = p.diameter_px();
-    let bp = BandPass::new(nx, ny, d, p.bandpass_width).map_err(|e| {
+    // rustfft takes any 5-smooth side: no power-of-two padding (1440 stays 1440, not 2048).
+    let (n, m) = (fft::fast_len(nx), fft::fast_len(ny));
+    let bp = BandPass::with_sides(nx, ny, n, m, d, p.bandpass_width).map_err(|e| {
         Error::Invalid(format!("fiducial detector: band-pass for {nx}×{ny}: {e:?}"))
     })?;
     let mut t = StageTimings::default();

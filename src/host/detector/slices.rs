@@ -3,8 +3,10 @@
 //!
 //! Slices are processed in fixed pairs (2q, 2q+1), packed into one complex FFT, whatever the
 //! thread count; workers take consecutive pairs of a batch and the results are stored by slice
-//! index, so the output is bitwise identical for any number of threads. Memory: a ring of the
-//! raw slices the current batch needs (2·threads + 4) plus per-worker scratch.
+//! index, so the output is bitwise identical for any number of threads. While the workers run,
+//! the calling thread reads the next batch's slices, so I/O overlaps the filtering. Memory: a
+//! ring of the raw slices the current batch needs (2·threads + 4), the next batch's new slices
+//! (2·threads) and per-worker scratch.
 use std::collections::VecDeque;
 
 use super::assemble::Cand2;
@@ -47,6 +49,9 @@ struct Ring {
     first: usize,
     slices: VecDeque<Vec<f32>>,
     spare: Vec<Vec<f32>>,
+    /// Slices read ahead (in order, starting right after the ring's last one) while the
+    /// workers were busy with the previous batch.
+    ahead: VecDeque<(usize, Vec<f32>)>,
 }
 
 /// Per-slice result: (Σv, Σv², voxel count of the statistics, candidates).
@@ -70,9 +75,9 @@ impl Pass<'_> {
         self.src.dims()
     }
 
-    /// Makes the ring hold raw slices lo..=hi, reading (and checking) what is missing.
+    /// Makes the ring hold raw slices lo..=hi, taking read-ahead slices first and reading
+    /// (and checking) what is still missing.
     fn fill_ring(&self, ring: &mut Ring, lo: usize, hi: usize) -> Result<()> {
-        let [nx, ny, _] = self.dims();
         if lo < ring.first || lo > ring.first + ring.slices.len() {
             ring.spare.extend(ring.slices.drain(..));
             ring.first = lo;
@@ -85,19 +90,48 @@ impl Pass<'_> {
         }
         while ring.first + ring.slices.len() <= hi {
             let z = ring.first + ring.slices.len();
-            let mut buf = ring.spare.pop().unwrap_or_else(|| vec![0.0; nx * ny]);
-            self.src.read_slice(z, &mut buf)?;
-            if let Some(i) = buf.iter().position(|v| !v.is_finite()) {
-                return Err(Error::Invalid(format!(
-                    "fiducial detector: slice {z} has a non-finite voxel ({}) at x={}, y={}",
-                    buf[i],
-                    i % nx,
-                    i / nx
-                )));
-            }
+            let buf = match ring.ahead.front() {
+                Some((k, _)) if *k == z => ring.ahead.pop_front().expect("front exists").1,
+                _ => {
+                    let buf = ring.spare.pop();
+                    self.read_checked(z, buf)?
+                }
+            };
             ring.slices.push_back(buf);
         }
+        // Read-ahead that the ring skipped over (it never does in one sequential run).
+        while let Some((k, buf)) = ring.ahead.pop_front() {
+            if k > hi {
+                ring.ahead.push_front((k, buf));
+                break;
+            }
+            ring.spare.push(buf);
+        }
         Ok(())
+    }
+
+    /// Reads slice `z` into `buf` (or a new buffer) and rejects non-finite voxels.
+    fn read_checked(&self, z: usize, buf: Option<Vec<f32>>) -> Result<Vec<f32>> {
+        let [nx, ny, _] = self.dims();
+        let mut buf = buf.unwrap_or_else(|| vec![0.0; nx * ny]);
+        self.src.read_slice(z, &mut buf)?;
+        if let Some(i) = buf.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "fiducial detector: slice {z} has a non-finite voxel ({}) at x={}, y={}",
+                buf[i],
+                i % nx,
+                i / nx
+            )));
+        }
+        Ok(buf)
+    }
+
+    /// The raw slices lo..=hi that batch `q..q + batch` of pairs needs.
+    fn batch_slices(&self, q: usize, batch: usize) -> (usize, usize) {
+        let nz = self.dims()[2];
+        let lo = (2 * q).saturating_sub(zwin::Z_HALF);
+        let hi = (2 * (q + batch) - 1 + zwin::Z_HALF).min(nz - 1);
+        (lo, hi)
     }
 
     /// Processes pairs `pairs` and calls `sink(slice, result)` in slice order. With
@@ -114,20 +148,38 @@ impl Pass<'_> {
         let mut q = pairs.start;
         while q < pairs.end {
             let batch = (pairs.end - q).min(workers.len());
-            let lo = (2 * q).saturating_sub(zwin::Z_HALF);
-            let hi = (2 * (q + batch) - 1 + zwin::Z_HALF).min(nz - 1);
+            let (lo, hi) = self.batch_slices(q, batch);
             self.fill_ring(ring, lo, hi)?;
-            let ring_ref = &*ring;
-            let results: Vec<Result<Vec<(usize, SliceResult)>>> = std::thread::scope(|s| {
+            // While the workers run, this thread reads the next batch's new slices.
+            let next = q + batch;
+            let to_read = if next < pairs.end {
+                let (nlo, nhi) = self.batch_slices(next, (pairs.end - next).min(workers.len()));
+                nlo.max(hi + 1)..nhi + 1
+            } else {
+                0..0
+            };
+            let Ring {
+                first,
+                slices,
+                spare,
+                ahead,
+            } = ring;
+            let view = (*first, &*slices);
+            let (results, read_ahead) = std::thread::scope(|s| {
                 let handles: Vec<_> = workers[..batch]
                     .iter_mut()
                     .enumerate()
                     .map(|(i, w)| {
                         let pair = q + i;
-                        s.spawn(move || self.work(w, pair, threshold, ring_ref, nx, ny, nz))
+                        s.spawn(move || self.work(w, pair, threshold, view, nx, ny, nz))
                     })
                     .collect();
-                handles
+                let read_ahead: Result<()> = to_read.clone().try_for_each(|z| {
+                    let buf = self.read_checked(z, spare.pop())?;
+                    ahead.push_back((z, buf));
+                    Ok(())
+                });
+                let results: Vec<Result<Vec<(usize, SliceResult)>>> = handles
                     .into_iter()
                     .map(|h| {
                         h.join().unwrap_or_else(|_| {
@@ -136,14 +188,17 @@ impl Pass<'_> {
                             ))
                         })
                     })
-                    .collect()
+                    .collect();
+                (results, read_ahead)
             });
             for r in results {
                 for (k, res) in r? {
                     sink(k, res);
                 }
             }
-            q += batch;
+            // A read error surfaces once this batch's results are in, in slice order.
+            read_ahead?;
+            q = next;
         }
         Ok(())
     }
@@ -154,7 +209,7 @@ impl Pass<'_> {
         w: &mut Worker,
         pair: usize,
         threshold: Option<f32>,
-        ring: &Ring,
+        (first, slices): (usize, &VecDeque<Vec<f32>>),
         nx: usize,
         ny: usize,
         nz: usize,
@@ -167,9 +222,7 @@ impl Pass<'_> {
                 break;
             }
             let (f, l) = zwin::window(k, nz);
-            let inputs: Vec<&[f32]> = (f..=l)
-                .map(|z| ring.slices[z - ring.first].as_slice())
-                .collect();
+            let inputs: Vec<&[f32]> = (f..=l).map(|z| slices[z - first].as_slice()).collect();
             zwin::mean_of(&inputs, out).map_err(|e| kerr("Z window", e))?;
         }
         let b = if has_b {
@@ -237,6 +290,7 @@ pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<Sl
         first: 0,
         slices: VecDeque::new(),
         spare: Vec::new(),
+        ahead: VecDeque::new(),
     };
     let npairs = nz.div_ceil(2);
     let mut threshold = f64::NAN;
@@ -302,28 +356,37 @@ pub fn pass_slab(nz: usize, n: usize) -> (usize, usize) {
 /// the σ that defines them (with several beads per slice they otherwise raise it by 30 % or
 /// more). The clipped σ of pure Gaussian noise is 1.3 % low, which is negligible here.
 fn clipped_sums(v: &[f32], nx: usize, ny: usize, f: usize) -> (f64, f64, usize) {
-    let interior = || {
+    let width = nx - 2 * f;
+    let rows = || {
         v[f * nx..(ny - f) * nx]
             .chunks_exact(nx)
-            .flat_map(move |row| row[f..nx - f].iter().map(|&x| x as f64))
+            .map(|r| &r[f..nx - f])
     };
-    let (mut s1, mut s2, mut n) = (0.0f64, 0.0f64, 0usize);
-    for x in interior() {
-        s1 += x;
-        s2 += x * x;
-        n += 1;
-    }
+    // Per-column f32 accumulators (a column holds at most ny values), summed in f64 at the
+    // end: element-wise adds vectorise, a running scalar sum would not.
+    let total = |lo: f32, hi: f32| {
+        let (mut s, mut q, mut n) = (
+            vec![0.0f32; width],
+            vec![0.0f32; width],
+            vec![0.0f32; width],
+        );
+        for row in rows() {
+            for (((s, q), n), &x) in s.iter_mut().zip(q.iter_mut()).zip(n.iter_mut()).zip(row) {
+                let keep = x >= lo && x <= hi;
+                let v = if keep { x } else { 0.0 };
+                *s += v;
+                *q += v * v;
+                *n += if keep { 1.0 } else { 0.0 };
+            }
+        }
+        let sum = |a: &[f32]| a.iter().map(|&x| x as f64).sum::<f64>();
+        (sum(&s), sum(&q), sum(&n) as usize)
+    };
+    let (s1, s2, n) = total(f32::NEG_INFINITY, f32::INFINITY);
     if n == 0 {
         return (0.0, 0.0, 0);
     }
     let mu = s1 / n as f64;
     let sd = (s2 / n as f64 - mu * mu).max(0.0).sqrt();
-    let (lo, hi) = (mu - 3.0 * sd, mu + 3.0 * sd);
-    let (mut c1, mut c2, mut m) = (0.0f64, 0.0f64, 0usize);
-    for x in interior().filter(|&x| x >= lo && x <= hi) {
-        c1 += x;
-        c2 += x * x;
-        m += 1;
-    }
-    (c1, c2, m)
+    total((mu - 3.0 * sd) as f32, (mu + 3.0 * sd) as f32)
 }

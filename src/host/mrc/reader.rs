@@ -131,6 +131,28 @@ impl MrcFile {
     fn read_block_standard(&self, o: [usize; 3], n: [usize; 3], out: &mut [f32]) -> Result<()> {
         let [nx, ny, _] = self.header.file_dims;
         let bpv = self.header.mode.bytes();
+        let native = match self.header.byte_order {
+            ByteOrder::Little => cfg!(target_endian = "little"),
+            ByteOrder::Big => cfg!(target_endian = "big"),
+        };
+        if self.header.mode == MrcMode::Float32 && native && o[0] == 0 && n[0] == nx {
+            // The common case (float32 in the host's byte order, whole rows): read straight
+            // into `out`, one read per section, with no staging buffer and no decode pass.
+            for z in 0..n[2] {
+                let first = ((o[2] + z) * ny + o[1]) * nx;
+                let dst = &mut out[z * n[1] * nx..(z + 1) * n[1] * nx];
+                let off = self.header.data_offset() + first as u64 * 4;
+                self.file
+                    .read_exact_at(bytemuck::cast_slice_mut(dst), off)
+                    .map_err(|e| {
+                        Error::io(
+                            format!("reading data of {} at byte {off}", self.path.display()),
+                            e,
+                        )
+                    })?;
+            }
+            return Ok(());
+        }
         let full_rows = o[0] == 0 && n[0] == nx;
         let rows_per_read = if full_rows {
             (CHUNK_BYTES / (nx * bpv)).clamp(1, n[1])
