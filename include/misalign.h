@@ -103,6 +103,10 @@ enum misalign_status
    * call's outputs are unspecified. Please report the message.
    */
   MISALIGN_STATUS_PANIC = 7,
+  /**
+   * The caller's progress callback returned false; nothing was written.
+   */
+  MISALIGN_STATUS_CANCELLED = 8,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -135,6 +139,16 @@ typedef uint32_t misalign_criterion;
  * How each cube is normalised before scoring.
  */
 typedef uint32_t misalign_normalization;
+
+/**
+ * Called with the completed fraction (0 … 1, non-decreasing) and the `progress_user_data`
+ * registered next to it, on the thread that made the call (never on a worker thread), between
+ * units of work (every pair of slices during detection). Return true to go on, false to
+ * cancel: the call then returns `MISALIGN_STATUS_CANCELLED` and writes no output. It must not
+ * throw or unwind, and should not call `misalign_*` functions (they would replace the last
+ * error). NULL = no callback.
+ */
+typedef bool (*misalign_progress_fn)(float fraction, void *user_data);
 
 /**
  * Settings of the fiducial detector. Get the defaults from `misalign_detect_options_default()`
@@ -178,6 +192,14 @@ typedef struct misalign_detect_options {
    * Threshold statistics per slice (true) or from the central slab (false, default).
    */
   bool per_slice_threshold;
+  /**
+   * Progress/cancel callback (default NULL: none); see `misalign_progress_fn`.
+   */
+  misalign_progress_fn progress;
+  /**
+   * Passed to `progress` unchanged (default NULL).
+   */
+  void *progress_user_data;
 } misalign_detect_options;
 
 /**
@@ -210,10 +232,20 @@ typedef struct misalign_check_options {
    */
   uint32_t threads;
   /**
-   * Detector settings, used when no coordinates are given (its `fiducial_size_a` and
-   * `threads` are replaced by the fields above).
+   * Detector settings, used when no coordinates are given (its `fiducial_size_a`,
+   * `threads` and progress fields are replaced by the fields here).
    */
   struct misalign_detect_options detector;
+  /**
+   * Progress/cancel callback for the whole check (default NULL: none); detection reports
+   * 0 … 0.8, then extraction 0.85, the strong network 0.9 and the end 1.0. See
+   * `misalign_progress_fn`.
+   */
+  misalign_progress_fn progress;
+  /**
+   * Passed to `progress` unchanged (default NULL).
+   */
+  void *progress_user_data;
 } misalign_check_options;
 
 /**
@@ -448,7 +480,8 @@ void misalign_networks_free(struct misalign_networks *nets);
  * memory; the volume is only read. Thread-safe: concurrent calls are independent.
  *
  * Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (bad volume — see `misalign_detect` — a NaN or
- * out-of-volume coordinate, an unknown option value), `PANIC`. Outputs are written only on
+ * out-of-volume coordinate, an unknown option value), `CANCELLED` (the progress callback
+ * returned false), `PANIC`. Outputs are written only on
  * success. No bead at all is not an error: the verdict is then `MISALIGN_VERDICT_UNDETERMINED`.
  *
  * # Safety
@@ -550,7 +583,8 @@ struct misalign_detect_options misalign_detect_options_default(void);
  * Errors: `NULL_POINTER` (`volume`, its data, `count`), `INVALID_ARGUMENT` (zero or
  * overflowing dimensions, a volume smaller than 8×8×5, sampling ≤ 0, a NaN or infinite voxel,
  * an out-of-range option such as a bead diameter outside 2…512 voxels),
- * `BUFFER_TOO_SMALL` (see above). On other errors `*count` is 0 and nothing is written.
+ * `BUFFER_TOO_SMALL` (see above), `CANCELLED` (the progress callback returned false). On
+ * other errors `*count` is 0 and nothing is written.
  *
  * # Safety
  * `volume` must point to a valid `misalign_volume` whose data holds `nx·ny·nz` floats;

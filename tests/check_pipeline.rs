@@ -56,20 +56,41 @@ fn check_params() -> CheckParams {
 fn aligned_tomogram_is_aligned() {
     let nets = Networks::baked().unwrap();
     let vol = simulate(101, Misalignment::default(), 16);
-    let a = analyze(&vol, 10.0, None, &check_params(), &nets).unwrap();
+    let a = analyze(&vol, 10.0, None, &check_params(), &nets, None).unwrap();
     assert!(
         a.beads.len() >= 5,
         "detector found only {} beads",
         a.beads.len()
     );
     assert_eq!(a.decision.verdict, Verdict::Aligned, "{:?}", a.decision);
+
+    // Progress: detection finely, then the stage marks, up to 1; the same verdict.
+    let seen = std::cell::RefCell::new(Vec::new());
+    let log = |f: f32| {
+        seen.borrow_mut().push(f);
+        true
+    };
+    let b = analyze(&vol, 10.0, None, &check_params(), &nets, Some(&log)).unwrap();
+    assert_eq!(b.decision.verdict, a.decision.verdict);
+    let seen = seen.into_inner();
+    assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+    assert!(seen.iter().filter(|&&f| f <= 0.8).count() > 10, "{seen:?}");
+    assert_eq!(&seen[seen.len() - 3..], &[0.85, 0.9, 1.0]);
+    // Cancelling after extraction (or at the very end) gives Cancelled, not a verdict.
+    for at in [0.85, 1.0] {
+        let stop = |f: f32| f < at;
+        match analyze(&vol, 10.0, None, &check_params(), &nets, Some(&stop)) {
+            Err(misalign::host::Error::Cancelled) => {}
+            other => panic!("cancel at {at}: expected Cancelled, got {other:?}"),
+        }
+    }
 }
 
 #[test]
 fn strongly_misaligned_tomogram_is_strong() {
     let nets = Networks::baked().unwrap();
     let vol = simulate(202, banana(200.0), 16);
-    let a = analyze(&vol, 10.0, None, &check_params(), &nets).unwrap();
+    let a = analyze(&vol, 10.0, None, &check_params(), &nets, None).unwrap();
     assert!(!a.beads.is_empty());
     assert_eq!(a.decision.verdict, Verdict::Strong, "{:?}", a.decision);
 }

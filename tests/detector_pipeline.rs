@@ -396,3 +396,38 @@ fn centring_recovers_shifts_of_both_signs() {
         }
     }
 }
+
+#[test]
+fn progress_rises_to_one_and_returning_false_cancels() {
+    let dims = [72, 72, 40];
+    let truth = place(dims, 3, 18.0, 3);
+    let vol = planted(dims, &truth, 0.3, 4);
+    for threads in [1, 2] {
+        let seen = std::cell::RefCell::new(Vec::new());
+        let log = |f: f32| {
+            seen.borrow_mut().push(f);
+            true
+        };
+        let det = detect(&vol, &params(threads), Some(&log)).unwrap();
+        let seen = seen.into_inner();
+        assert!(
+            seen.len() > dims[2] / 2,
+            "one report per slice pair: {seen:?}"
+        );
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(*seen.last().unwrap(), 1.0);
+        // Cancelling at any report ends the call with Cancelled, whatever was done so far.
+        for stop_at in [0, 3, seen.len() - 1] {
+            let calls = std::cell::Cell::new(0);
+            let stop = |_: f32| {
+                calls.set(calls.get() + 1);
+                calls.get() <= stop_at
+            };
+            match detect(&vol, &params(threads), Some(&stop)) {
+                Err(Error::Cancelled) => assert_eq!(calls.get(), stop_at + 1),
+                other => panic!("stop at {stop_at}: expected Cancelled, got {other:?}"),
+            }
+        }
+        assert!(!det.beads.is_empty());
+    }
+}

@@ -297,6 +297,21 @@ static float *planted_volume(size_t nx, size_t ny, size_t nz, const double (*bea
     return v;
 }
 
+/* Progress recorder: counts calls, checks the fractions never fall, cancels after `stop_after`
+ * calls (a negative value never cancels). */
+struct progress_log {
+    int calls, stop_after, monotone;
+    float last;
+};
+
+static bool record_progress(float fraction, void *user_data) {
+    struct progress_log *log = (struct progress_log *)user_data;
+    if (fraction < log->last || fraction < 0.0f || fraction > 1.0f) log->monotone = 0;
+    log->last = fraction;
+    log->calls += 1;
+    return log->stop_after < 0 || log->calls <= log->stop_after;
+}
+
 static void test_detect(void) {
     static const double truth[5][3] = {
         {30, 30, 24}, {90, 28, 20}, {60, 60, 26}, {28, 85, 22}, {95, 80, 25}};
@@ -324,6 +339,25 @@ static void test_detect(void) {
             }
         }
     CHECK(matched == 5, "the 5 planted beads found (%zu detections)", n);
+    {
+        struct progress_log log = {0, -1, 1, 0.0f};
+        size_t n2 = 0;
+        opts.progress = record_progress;
+        opts.progress_user_data = &log;
+        EXPECT_STATUS(misalign_detect(&vol, &opts, xyz, 16, &n2), MISALIGN_STATUS_OK,
+                      "detect with a progress callback");
+        CHECK(n2 == n && log.monotone && log.last == 1.0f && log.calls > (int)nz / 2,
+              "progress: %d calls, non-decreasing, ending at %g, same %zu beads", log.calls,
+              (double)log.last, n2);
+        log.calls = 0, log.stop_after = 3, log.last = 0.0f;
+        n2 = 77;
+        EXPECT_STATUS(misalign_detect(&vol, &opts, xyz, 16, &n2), MISALIGN_STATUS_CANCELLED,
+                      "returning false from the callback cancels detection");
+        CHECK(log.calls == 4 && n2 == 0, "cancelled at the 4th report, count 0 (%d, %zu)",
+              log.calls, n2);
+        opts.progress = NULL;
+        opts.progress_user_data = NULL;
+    }
     if (n > 1) {
         size_t total = n;
         EXPECT_STATUS(misalign_detect(&vol, NULL, one, 1, &n), MISALIGN_STATUS_BUFFER_TOO_SMALL,
@@ -451,6 +485,28 @@ static void test_check(const char *dir) {
           res.weak.mean, res.cube_sampling_a);
     CHECK(rows[0].input_index < 5 && fabs(rows[0].x - truth[rows[0].input_index][0]) < 1e-9,
           "bead rows carry input index and position");
+
+    /* Progress through a whole check; cancelling leaves the result untouched. */
+    {
+        struct progress_log log = {0, -1, 1, 0.0f};
+        misalign_check_result before = res;
+        opts.progress = record_progress;
+        opts.progress_user_data = &log;
+        EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 5, &opts, &res, rows, 8),
+                      MISALIGN_STATUS_OK, "check with a progress callback");
+        CHECK(log.monotone && log.last == 1.0f && log.calls >= 3 &&
+                  res.verdict == before.verdict,
+              "check progress: %d calls ending at %g, same verdict", log.calls,
+              (double)log.last);
+        log.calls = 0, log.stop_after = 1, log.last = 0.0f;
+        memset(&res, 0xcd, sizeof res);
+        memset(&before, 0xcd, sizeof before);
+        EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 5, &opts, &res, rows, 8),
+                      MISALIGN_STATUS_CANCELLED, "cancelled check");
+        CHECK(memcmp(&res, &before, sizeof res) == 0, "a cancelled check writes no result");
+        opts.progress = NULL;
+        opts.progress_user_data = NULL;
+    }
 
     /* No bead at all: undetermined, never aligned. */
     EXPECT_STATUS(misalign_check(nets, &vol, &truth[0][0], 0, NULL, &res, NULL, 0),

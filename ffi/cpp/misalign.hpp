@@ -13,6 +13,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -43,6 +45,35 @@ inline void check(misalign_status st) {
 }
 struct NetworkFree {
     void operator()(misalign_network *p) const noexcept { misalign_network_free(p); }
+};
+
+/// A std::function progress callback behind the C callback. An exception thrown by it must not
+/// cross the library: it is caught here, cancels the call, and is rethrown by `rethrow_or`.
+struct ProgressBridge {
+    const std::function<bool(float)> *fn = nullptr;
+    std::exception_ptr error;
+
+    static bool call(float fraction, void *self) noexcept {
+        auto *b = static_cast<ProgressBridge *>(self);
+        try {
+            return (*b->fn)(fraction);
+        } catch (...) {
+            b->error = std::current_exception();
+            return false;
+        }
+    }
+    /// Points `progress`/`user_data` at this bridge if `fn` is set.
+    template <class Options> void attach(const std::function<bool(float)> &f, Options &c) {
+        if (!f) return;
+        fn = &f;
+        c.progress = &ProgressBridge::call;
+        c.progress_user_data = this;
+    }
+    /// The callback's own exception if it threw, else the usual status check.
+    void rethrow_or_check(misalign_status st) const {
+        if (error) std::rethrow_exception(error);
+        check(st);
+    }
 };
 } // namespace detail
 
@@ -191,22 +222,34 @@ struct DetectOptions {
     DetectOptions &sd_thr(double k) { c.sd_thr = k; return *this; }
     DetectOptions &min_area(unsigned px) { c.min_area = px; return *this; }
     DetectOptions &relaxed_min(unsigned n) { c.relaxed_min = n; return *this; }
+    /// Called with the completed fraction (0…1) on the calling thread; return false to cancel
+    /// (the call then throws misalign::Error with MISALIGN_STATUS_CANCELLED). An exception it
+    /// throws cancels the call and is rethrown to the caller.
+    DetectOptions &on_progress(std::function<bool(float)> f) {
+        progress = std::move(f);
+        return *this;
+    }
+
+    std::function<bool(float)> progress;
 };
 
 /// Finds the gold beads in a volume; positions in voxels (x, y, z), 0-based.
 inline std::vector<Position> detect(const VolumeView &volume,
                                     const DetectOptions &options = DetectOptions()) {
     const misalign_volume v = volume.c();
+    misalign_detect_options c = options.c;
+    detail::ProgressBridge bridge;
+    bridge.attach(options.progress, c);
     std::vector<Position> beads(1024);
     for (;;) {
         std::size_t n = 0;
-        misalign_status st = misalign_detect(&v, &options.c, beads.empty() ? nullptr : beads[0].data(),
-                                             beads.size(), &n);
+        misalign_status st =
+            misalign_detect(&v, &c, beads.empty() ? nullptr : beads[0].data(), beads.size(), &n);
         if (st == MISALIGN_STATUS_BUFFER_TOO_SMALL && n > beads.size()) {
             beads.resize(n); // rare: more beads than the first guess; run again with room
             continue;
         }
-        detail::check(st);
+        bridge.rethrow_or_check(st);
         beads.resize(n);
         return beads;
     }
@@ -252,6 +295,14 @@ struct CheckOptions {
     CheckOptions &weak_threshold(float t) { c.weak_threshold = t; return *this; }
     CheckOptions &threads(unsigned n) { c.threads = n; return *this; }
     CheckOptions &detector(const DetectOptions &d) { c.detector = d.c; return *this; }
+    /// Progress of the whole check (detection 0…0.8, then 0.85, 0.9, 1.0); as
+    /// DetectOptions::on_progress.
+    CheckOptions &on_progress(std::function<bool(float)> f) {
+        progress = std::move(f);
+        return *this;
+    }
+
+    std::function<bool(float)> progress;
 };
 
 /// The verdict of one tomogram and the per-bead scores behind it.
@@ -275,11 +326,14 @@ namespace detail {
 inline CheckResult run_check(const Networks &nets, const VolumeView &volume, const double *xyz,
                              std::size_t n, const CheckOptions &options) {
     const misalign_volume v = volume.c();
+    misalign_check_options c = options.c;
+    ProgressBridge bridge;
+    bridge.attach(options.progress, c);
     CheckResult r;
     r.beads.resize(xyz ? n : 1024);
     for (;;) {
-        detail::check(misalign_check(nets.get(), &v, xyz, n, &options.c, &r.summary,
-                                     r.beads.data(), r.beads.size()));
+        bridge.rethrow_or_check(misalign_check(nets.get(), &v, xyz, n, &c, &r.summary,
+                                               r.beads.data(), r.beads.size()));
         if (r.summary.n_scored <= r.beads.size()) break;
         r.beads.resize(r.summary.n_scored); // rare: more detected beads than the first guess
     }

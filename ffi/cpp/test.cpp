@@ -2,6 +2,7 @@
 // against the Keras golden fixture.
 //
 // Usage: test <fixture dir>   (tests/fixtures/keras-golden)
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -149,6 +150,31 @@ void test_detection() {
                                      " planted beads (" + std::to_string(beads.size()) +
                                      " detections)");
 
+    // Progress: a std::function sees rising fractions up to 1; false cancels; a throwing
+    // callback cancels and its own exception reaches the caller.
+    std::vector<float> seen;
+    auto again = misalign::detect(
+        view, misalign::DetectOptions().threads(2).on_progress([&](float f) {
+            seen.push_back(f);
+            return true;
+        }));
+    check(again.size() == beads.size() && !seen.empty() && seen.back() == 1.0f &&
+              std::is_sorted(seen.begin(), seen.end()),
+          "on_progress: " + std::to_string(seen.size()) + " rising reports ending at 1");
+    expect_error([&] {
+        misalign::detect(view, misalign::DetectOptions().on_progress([](float) { return false; }));
+    }, MISALIGN_STATUS_CANCELLED, "returning false cancels detection", "cancelled");
+    bool rethrown = false;
+    try {
+        misalign::detect(view, misalign::DetectOptions().on_progress([](float f) -> bool {
+            if (f > 0.2f) throw std::out_of_range("host gave up");
+            return true;
+        }));
+    } catch (const std::out_of_range &e) {
+        rethrown = std::string(e.what()) == "host gave up";
+    }
+    check(rethrown, "an exception from the callback cancels and is rethrown as is");
+
     arr.ndim = 2;
     expect_error([&] { misalign::view_of(arr, 10.0f); }, MISALIGN_STATUS_INVALID_ARGUMENT,
                  "view_of refuses a stack of volumes");
@@ -181,9 +207,20 @@ void test_check(const std::string &dir) {
               std::fabs(sum / r.beads.size() - r.summary.strong.mean) < 1e-6,
           std::string("check at given beads: ") + r.verdict_name() + ", strong mean " +
               std::to_string(r.summary.strong.mean));
-    auto detected = misalign::check(misalign::Networks::baked(), view);
+    float last = -1.0f;
+    auto detected = misalign::check(misalign::Networks::baked(), view,
+                                    misalign::CheckOptions().on_progress([&](float f) {
+                                        last = f;
+                                        return true;
+                                    }));
     check(detected.summary.n_beads >= 5, std::string("check with detection and built-in networks: ") +
                                              detected.verdict_name());
+    check(last == 1.0f, "check progress ends at 1");
+    expect_error([&] {
+        misalign::check(nets, view, misalign::CheckOptions().on_progress([](float f) {
+            return f < 0.5f;
+        }));
+    }, MISALIGN_STATUS_CANCELLED, "a check cancelled mid-detection throws CANCELLED");
     auto none = misalign::check(nets, view, std::vector<misalign::Position>{});
     check(none.verdict() == MISALIGN_VERDICT_UNDETERMINED, "no bead: undetermined");
     const std::vector<misalign::Position> outside = {{30, 25, 500}};

@@ -1,9 +1,10 @@
 //! The whole per-tomogram check through the C ABI: beads (given or detected) → 32³ cubes → the
 //! strong and weak networks → verdict, from a caller's volume into caller structs.
-use std::ffi::c_char;
+use std::ffi::{c_char, c_void};
 
 use super::detect::misalign_detect_options;
 use super::error::{guard, misalign_status, Failure};
+use super::progress::{self, misalign_progress_fn};
 use super::ptr;
 use super::volume::{misalign_volume, thread_count, view};
 use crate::decide::{Criterion, StageSummary, Verdict};
@@ -60,9 +61,15 @@ pub struct misalign_check_options {
     pub pad_border: bool,
     /// Worker threads for detection, extraction and scoring; 0 = all CPUs (default).
     pub threads: u32,
-    /// Detector settings, used when no coordinates are given (its `fiducial_size_a` and
-    /// `threads` are replaced by the fields above).
+    /// Detector settings, used when no coordinates are given (its `fiducial_size_a`,
+    /// `threads` and progress fields are replaced by the fields here).
     pub detector: misalign_detect_options,
+    /// Progress/cancel callback for the whole check (default NULL: none); detection reports
+    /// 0 … 0.8, then extraction 0.85, the strong network 0.9 and the end 1.0. See
+    /// `misalign_progress_fn`.
+    pub progress: misalign_progress_fn,
+    /// Passed to `progress` unchanged (default NULL).
+    pub progress_user_data: *mut c_void,
 }
 
 /// Summary of one network stage.
@@ -136,6 +143,8 @@ impl misalign_check_options {
             pad_border: p.border == BorderPolicy::Pad,
             threads: 0,
             detector: super::detect::misalign_detect_options_default(),
+            progress: None,
+            progress_user_data: std::ptr::null_mut(),
         }
     }
 
@@ -164,6 +173,7 @@ impl misalign_check_options {
         let mut det = self.detector;
         det.fiducial_size_a = self.fiducial_size_a;
         det.threads = self.threads;
+        det.progress = None;
         Ok(CheckParams {
             fiducial_size_a: self.fiducial_size_a as f32,
             sampling_a: Some(sampling_a),
@@ -275,7 +285,8 @@ fn stage(s: Option<StageSummary>) -> (bool, misalign_stage) {
 /// memory; the volume is only read. Thread-safe: concurrent calls are independent.
 ///
 /// Errors: `NULL_POINTER`, `INVALID_ARGUMENT` (bad volume — see `misalign_detect` — a NaN or
-/// out-of-volume coordinate, an unknown option value), `PANIC`. Outputs are written only on
+/// out-of-volume coordinate, an unknown option value), `CANCELLED` (the progress callback
+/// returned false), `PANIC`. Outputs are written only on
 /// success. No bead at all is not an error: the verdict is then `MISALIGN_VERDICT_UNDETERMINED`.
 ///
 /// # Safety
@@ -338,12 +349,14 @@ pub unsafe extern "C" fn misalign_check(
             Some(list)
         };
         let params = opts.params(vol.sampling_a)?;
+        let report = progress::closure(opts.progress, opts.progress_user_data);
         let analysis = analyze(
             &src,
             vol.sampling_a,
             positions.as_deref(),
             &params,
             &nets.nets,
+            report.as_ref().map(|f| f as &dyn Fn(f32) -> bool),
         )?;
 
         let d = analysis.decision;
@@ -440,7 +453,7 @@ mod tests {
         let opts = misalign_check_options_default();
         let params = opts.params(10.0).expect("default options are valid");
         let src = VolumeView::new(dims, [10.0; 3], &data).expect("view");
-        let want = analyze(&src, 10.0, Some(&truth), &params, &nets).expect("analysis");
+        let want = analyze(&src, 10.0, Some(&truth), &params, &nets, None).expect("analysis");
 
         let handle = misalign_networks { nets };
         let vol = misalign_volume {

@@ -1,5 +1,8 @@
 //! Bead detection in a caller's volume, results into a caller array.
+use std::ffi::c_void;
+
 use super::error::{guard, misalign_status, Failure};
+use super::progress::{self, misalign_progress_fn};
 use super::ptr;
 use super::volume::{misalign_volume, thread_count, view};
 use crate::host::detector::{detect, DetectorParams, ThresholdMode};
@@ -28,6 +31,10 @@ pub struct misalign_detect_options {
     pub relaxed_min: u32,
     /// Threshold statistics per slice (true) or from the central slab (false, default).
     pub per_slice_threshold: bool,
+    /// Progress/cancel callback (default NULL: none); see `misalign_progress_fn`.
+    pub progress: misalign_progress_fn,
+    /// Passed to `progress` unchanged (default NULL).
+    pub progress_user_data: *mut c_void,
 }
 
 impl misalign_detect_options {
@@ -46,6 +53,8 @@ impl misalign_detect_options {
                 .relaxed_min
                 .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX)),
             per_slice_threshold: d.threshold_mode == ThresholdMode::PerSlice,
+            progress: None,
+            progress_user_data: std::ptr::null_mut(),
         }
     }
 
@@ -91,7 +100,8 @@ pub extern "C" fn misalign_detect_options_default() -> misalign_detect_options {
 /// Errors: `NULL_POINTER` (`volume`, its data, `count`), `INVALID_ARGUMENT` (zero or
 /// overflowing dimensions, a volume smaller than 8×8×5, sampling ≤ 0, a NaN or infinite voxel,
 /// an out-of-range option such as a bead diameter outside 2…512 voxels),
-/// `BUFFER_TOO_SMALL` (see above). On other errors `*count` is 0 and nothing is written.
+/// `BUFFER_TOO_SMALL` (see above), `CANCELLED` (the progress callback returned false). On
+/// other errors `*count` is 0 and nothing is written.
 ///
 /// # Safety
 /// `volume` must point to a valid `misalign_volume` whose data holds `nx·ny·nz` floats;
@@ -140,7 +150,9 @@ pub unsafe extern "C" fn misalign_detect(
         ptr::disjoint(cnt.0, cnt.1, data.0, data.1, "count and the volume data")?;
         // SAFETY: the caller's promise; length and disjointness checked.
         let out = unsafe { ptr::slice_mut(beads_xyz, values, "beads_xyz") }?;
-        let found = detect(&src, &opts.params(vol.sampling_a), None)?.beads;
+        let report = progress::closure(opts.progress, opts.progress_user_data);
+        let report = report.as_ref().map(|f| f as &dyn Fn(f32) -> bool);
+        let found = detect(&src, &opts.params(vol.sampling_a), report)?.beads;
         for (dst, b) in out.chunks_exact_mut(3).zip(&found) {
             dst.copy_from_slice(b);
         }
@@ -239,5 +251,35 @@ mod tests {
             let st = misalign_detect(&tiny, std::ptr::null(), out.as_mut_ptr(), 4, &mut n);
             assert_eq!(st, misalign_status::InvalidArgument);
         }
+    }
+
+    /// Counts calls in the `usize` behind `user_data`; cancels on the third.
+    unsafe extern "C" fn cancel_on_third(_fraction: f32, user_data: *mut c_void) -> bool {
+        // SAFETY: the test passes a pointer to its own `usize`.
+        let calls = unsafe { &mut *(user_data as *mut usize) };
+        *calls += 1;
+        *calls < 3
+    }
+
+    #[test]
+    fn the_progress_callback_can_cancel() {
+        let dims = [64, 64, 40];
+        let data = planted(dims, &[[32.0, 32.0, 20.0]]);
+        let vol = misalign_volume {
+            data: data.as_ptr(),
+            nx: dims[0],
+            ny: dims[1],
+            nz: dims[2],
+            sampling_a: 10.0,
+        };
+        let mut calls = 0usize;
+        let mut opts = misalign_detect_options_default();
+        opts.progress = Some(cancel_on_third);
+        opts.progress_user_data = &mut calls as *mut usize as *mut c_void;
+        let mut out = [0.0f64; 12];
+        let mut n = 9usize;
+        // SAFETY: buffers of the stated sizes; `calls` outlives the call.
+        let st = unsafe { misalign_detect(&vol, &opts, out.as_mut_ptr(), 4, &mut n) };
+        assert_eq!((st, n, calls), (misalign_status::Cancelled, 0, 3));
     }
 }

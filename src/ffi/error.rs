@@ -34,6 +34,8 @@ pub enum misalign_status {
     /// A bug inside misalign was caught at the boundary; the library stays usable but the
     /// call's outputs are unspecified. Please report the message.
     Panic = 7,
+    /// The caller's progress callback returned false; nothing was written.
+    Cancelled = 8,
 }
 
 /// Why a call failed: the status for C and the message for `misalign_last_error`.
@@ -70,6 +72,7 @@ impl From<Error> for Failure {
             Error::Format(_) => misalign_status::Format,
             Error::Invalid(_) => misalign_status::InvalidArgument,
             Error::Weights(_) => misalign_status::Weights,
+            Error::Cancelled => misalign_status::Cancelled,
         };
         Failure::new(status, e.to_string())
     }
@@ -216,6 +219,7 @@ pub extern "C" fn misalign_status_name(status: u32) -> *const c_char {
         5 => c"format error",
         6 => c"invalid weights",
         7 => c"internal error (panic)",
+        8 => c"cancelled",
         _ => c"unknown status",
     };
     s.as_ptr()
@@ -286,7 +290,7 @@ mod tests {
 
     #[test]
     fn status_names_cover_every_variant() {
-        for s in 0..=7u32 {
+        for s in 0..=misalign_status::Cancelled as u32 {
             // SAFETY: static NUL-terminated strings.
             let name = unsafe { CStr::from_ptr(misalign_status_name(s)) };
             assert_ne!(name.to_bytes(), b"unknown status");

@@ -9,6 +9,7 @@
 //!   normalised 32³ cube with a caller scratch buffer;
 //! - [`network`]: networks as opaque heap handles, batch scoring;
 //! - [`volume`]: the borrowed volume description shared by detection and checking;
+//! - [`progress`]: the progress/cancel callback of the long-running calls;
 //! - [`detect`]: bead detection into a caller array;
 //! - [`check`]: the whole per-tomogram pipeline (cubes → two networks → verdict).
 //!
@@ -25,6 +26,7 @@ pub mod cube;
 pub mod detect;
 pub mod error;
 pub mod network;
+pub mod progress;
 mod ptr;
 pub mod version;
 pub mod volume;

@@ -12,7 +12,7 @@ use crate::host::infer::score_cubes;
 use crate::host::mrc::MrcFile;
 use crate::host::networks::Networks;
 use crate::host::report::{self, BeadRow, Pictures, TomogramReport};
-use crate::host::{Error, Result, SliceSource};
+use crate::host::{report_progress, Error, Progress, Result, SliceSource};
 
 /// Where bead positions come from.
 #[derive(Clone, Debug)]
@@ -122,13 +122,15 @@ pub struct Analysis {
 /// slice source — a file read lazily, or a volume in memory (the C ABI's route).
 ///
 /// `sampling_a` is the tomogram voxel size in Å. `positions` (0-based voxels) replace the
-/// detector when given.
+/// detector when given. `progress` sees detection as 0 … 0.8 (finely), 0.85 after extraction,
+/// 0.9 after the strong network and 1.0 at the end; it may cancel ([`Progress`]).
 pub fn analyze(
     src: &dyn SliceSource,
     sampling_a: f32,
     positions: Option<&[[f64; 3]]>,
     params: &CheckParams,
     nets: &Networks,
+    progress: Option<Progress<'_>>,
 ) -> Result<Analysis> {
     if !(params.fiducial_size_a.is_finite() && params.fiducial_size_a > 0.0) {
         return Err(Error::Invalid(format!(
@@ -149,7 +151,9 @@ pub fn analyze(
             dp.sampling = sampling_a as f64;
             dp.fiducial_size_a = params.fiducial_size_a as f64;
             dp.threads = params.threads;
-            detected = detector::detect(src, &dp, None)?.beads;
+            let scaled = progress.map(|p| move |f: f32| p(0.8 * f));
+            let scaled = scaled.as_ref().map(|f| f as Progress<'_>);
+            detected = detector::detect(src, &dp, scaled)?.beads;
             &detected
         }
     };
@@ -163,11 +167,13 @@ pub fn analyze(
         threads: params.threads,
     };
     let cubes = extract::extract(src, positions, &ep)?;
+    report_progress(progress, 0.85)?;
 
     // Extraction normalised the cubes already (per cube, or the Xmipp way).
     let strong = score_cubes(nets.strong(), &cubes.cubes, false, params.threads)?;
     let strong_passes = decide::summarize(&strong)
         .is_some_and(|s| decide::strong_stage_passes(&s, params.criterion));
+    report_progress(progress, 0.9)?;
     // The weak network only runs when the strong one lets the tomogram through (paper).
     let weak = if strong_passes {
         Some(score_cubes(
@@ -179,6 +185,7 @@ pub fn analyze(
     } else {
         None
     };
+    report_progress(progress, 1.0)?;
     let decision = decide::decide(&strong, weak.as_deref(), params.criterion, params.threshold);
     let beads = cubes
         .beads
@@ -232,6 +239,7 @@ pub fn check_tomogram(
         from_file.as_ref().map(|(p, _)| p.as_slice()),
         params,
         nets,
+        None,
     )?;
     analysis.coords_source = from_file.map_or_else(|| "detector".to_string(), |(_, s)| s);
 

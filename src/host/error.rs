@@ -15,6 +15,21 @@ pub enum Error {
     Invalid(String),
     /// A weight file failed validation.
     Weights(String),
+    /// The caller's progress callback asked to stop (see [`Progress`]).
+    Cancelled,
+}
+
+/// Progress with cancellation: called on the calling thread (never on a worker) with the
+/// completed fraction, 0 … 1, non-decreasing; returning `false` stops the work, which then
+/// ends with [`Error::Cancelled`] and no output.
+pub type Progress<'a> = &'a dyn Fn(f32) -> bool;
+
+/// Reports `fraction` to `progress` (if any); `Err(Cancelled)` if it asks to stop.
+pub fn report_progress(progress: Option<Progress<'_>>, fraction: f32) -> Result<()> {
+    match progress {
+        Some(p) if !p(fraction) => Err(Error::Cancelled),
+        _ => Ok(()),
+    }
 }
 
 /// Result alias of the std layer.
@@ -35,6 +50,7 @@ impl fmt::Display for Error {
         match self {
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Format(m) | Error::Invalid(m) | Error::Weights(m) => f.write_str(m),
+            Error::Cancelled => f.write_str("cancelled by the caller's progress callback"),
         }
     }
 }

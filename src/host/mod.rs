@@ -17,5 +17,5 @@ pub mod sim;
 pub mod volume;
 pub mod xmipp_score;
 
-pub use error::{Error, Result};
+pub use error::{report_progress, Error, Progress, Result};
 pub use volume::{SliceSource, Volume, VolumeView};

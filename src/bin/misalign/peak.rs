@@ -139,8 +139,9 @@ pub fn run(a: Args) -> Result<()> {
             last.set(pct);
             eprint!("\rpeak: {pct:3}%");
         }
+        true
     };
-    let progress: Option<&dyn Fn(f32)> = if a.quiet { None } else { Some(&report) };
+    let progress: Option<&dyn Fn(f32) -> bool> = if a.quiet { None } else { Some(&report) };
     let det = detect(&src, &p, progress)?;
     if !a.quiet && last.get() >= 0 {
         eprintln!();

@@ -18,7 +18,7 @@ pub use fft::RustFft;
 pub use slices::ThresholdMode;
 
 use crate::detect::{bandpass::BandPass, profile};
-use crate::host::{Error, Result, SliceSource};
+use crate::host::{report_progress, Error, Progress, Result, SliceSource};
 use refine::Cube;
 
 /// Detector settings. Defaults are the original program's (not Scipion's: Scipion passes
@@ -172,17 +172,16 @@ pub struct Detection {
 
 /// Finds the gold beads of a tomogram, reading it slice by slice from `src`.
 ///
-/// `progress` receives the completed fraction (0 … 1). Errors: invalid parameters, a volume
-/// smaller than 8×8×5, non-finite voxels (the message names the slice), read failures. A flat
-/// or bead-free volume gives an empty list.
+/// `progress` receives the completed fraction (0 … 1) after every slice pair and stage, and
+/// can cancel ([`Progress`]). Errors: invalid parameters, a volume smaller than 8×8×5,
+/// non-finite voxels (the message names the slice), read failures, [`Error::Cancelled`]. A
+/// flat or bead-free volume gives an empty list.
 pub fn detect(
     src: &dyn SliceSource,
     p: &DetectorParams,
-    progress: Option<&dyn Fn(f32)>,
+    progress: Option<Progress<'_>>,
 ) -> Result<Detection> {
     p.validate()?;
-    let noop = |_: f32| {};
-    let progress: &dyn Fn(f32) = progress.unwrap_or(&noop);
     let dims = src.dims();
     let [nx, ny, nz] = dims;
     if nx < 8 || ny < 8 || nz < 5 {
@@ -231,7 +230,7 @@ pub fn detect(
     let inside = |q: &[f64; 3]| (0..3).all(|a| q[a] >= 0.0 && q[a] <= (dims[a] - 1) as f64);
     let centred: Vec<[f64; 3]> = located.into_iter().filter(inside).collect();
     counts.after_centring = centred.len();
-    progress(0.9);
+    report_progress(progress, 0.9)?;
     let merged = assemble::merge(&centred, d);
     counts.after_merge = merged.len();
     let half = (p.box_size / 2) as f64;
@@ -277,7 +276,7 @@ pub fn detect(
         _ => filtered,
     };
     t.filters = t0.elapsed().as_secs_f64();
-    progress(1.0);
+    report_progress(progress, 1.0)?;
     Ok(Detection {
         beads,
         counts,

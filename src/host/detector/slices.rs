@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use super::assemble::Cand2;
 use super::fft::RustFft;
 use crate::detect::{bandpass::BandPass, label, laplace, zwin, Complex32};
-use crate::host::{Error, Result, SliceSource};
+use crate::host::{report_progress, Error, Progress, Result, SliceSource};
 
 /// Circularity (area / minimum-enclosing-circle area) a 2D region needs.
 pub const MIN_CIRCULARITY: f64 = 0.75;
@@ -134,7 +134,8 @@ impl Pass<'_> {
         (lo, hi)
     }
 
-    /// Processes pairs `pairs` and calls `sink(slice, result)` in slice order. With
+    /// Processes pairs `pairs` and calls `sink(slice, result)` in slice order on the calling
+    /// thread (an error from it stops the pass). With
     /// `threshold = None` in central-slab mode only the statistics are computed.
     fn run(
         &self,
@@ -142,7 +143,7 @@ impl Pass<'_> {
         threshold: Option<f32>,
         workers: &mut [Worker],
         ring: &mut Ring,
-        sink: &mut dyn FnMut(usize, SliceResult),
+        sink: &mut dyn FnMut(usize, SliceResult) -> Result<()>,
     ) -> Result<()> {
         let [nx, ny, nz] = self.dims();
         let mut q = pairs.start;
@@ -193,7 +194,7 @@ impl Pass<'_> {
             });
             for r in results {
                 for (k, res) in r? {
-                    sink(k, res);
+                    sink(k, res)?;
                 }
             }
             // A read error surfaces once this batch's results are in, in slice order.
@@ -271,7 +272,7 @@ impl Pass<'_> {
 }
 
 /// Runs pass 1 over the whole source.
-pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<SliceOutput> {
+pub(super) fn slice_candidates(pass: &Pass, progress: Option<Progress<'_>>) -> Result<SliceOutput> {
     let [nx, ny, nz] = pass.dims();
     let n = nx * ny;
     let threads = pass.threads.max(1);
@@ -310,6 +311,7 @@ pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<Sl
                     sum2 += b;
                     count += c;
                 }
+                Ok(())
             },
         )?;
         let mu = sum / count.max(1) as f64;
@@ -317,7 +319,7 @@ pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<Sl
         threshold = mu - pass.sd_thr * sd;
         // A flat slab (constant volume) has no outliers at all.
         t32 = (sd > 0.0 && threshold.is_finite()).then_some(threshold as f32);
-        progress(0.05);
+        report_progress(progress, 0.05)?;
         if t32.is_none() {
             return Ok(SliceOutput {
                 candidates: vec![Vec::new(); nz],
@@ -327,17 +329,12 @@ pub(super) fn slice_candidates(pass: &Pass, progress: &dyn Fn(f32)) -> Result<Sl
     }
     let mut candidates = vec![Vec::new(); nz];
     let mut done = 0usize;
-    pass.run(0..npairs, t32, &mut workers, &mut ring, &mut |k,
-                                                            (
-        _,
-        _,
-        _,
-        c,
-    )| {
+    let mut sink = |k: usize, (_, _, _, c): SliceResult| {
         candidates[k] = c;
         done += 1;
-        progress(0.05 + 0.75 * done as f32 / nz as f32);
-    })?;
+        report_progress(progress, 0.05 + 0.75 * done as f32 / nz as f32)
+    };
+    pass.run(0..npairs, t32, &mut workers, &mut ring, &mut sink)?;
     Ok(SliceOutput {
         candidates,
         threshold,

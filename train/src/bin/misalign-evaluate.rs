@@ -120,7 +120,7 @@ fn evaluate_one(
         ..CheckParams::default()
     };
     let positions = (!use_detector).then_some(truth_pos.as_slice());
-    let a = analyze(&vol, p.sampling_a, positions, &params, nets)?;
+    let a = analyze(&vol, p.sampling_a, positions, &params, nets, None)?;
     // Score every cube with the weak network too, for the histograms (the verdict above only
     // ran it when the strong stage passed, as the product does).
     let weak_scores = misalign::host::infer::score_cubes(nets.weak(), &a.cubes, false, threads)?;
