@@ -8,6 +8,7 @@ pub mod coords;
 pub mod detector;
 pub mod error;
 pub mod extract;
+pub mod fft;
 pub mod fsutil;
 pub mod infer;
 pub mod mrc;

@@ -8,16 +8,16 @@
 //! centres them by mirror correlation; duplicates are merged, border candidates dropped; pass 3
 //! reads box cubes for the mirror-correlation and radial-profile Mahalanobis filters.
 pub mod assemble;
-mod fft;
 pub mod refine;
 pub mod slices;
 
 use std::time::Instant;
 
-pub use fft::RustFft;
+pub use crate::host::fft::RustFft;
 pub use slices::ThresholdMode;
 
 use crate::detect::{bandpass::BandPass, profile};
+use crate::host::fft::fast_len;
 use crate::host::{report_progress, Error, Progress, Result, SliceSource};
 use refine::Cube;
 
@@ -192,7 +192,7 @@ pub fn detect(
     crate::host::volume::voxel_count(dims)?;
     let d = p.diameter_px();
     // rustfft takes any 5-smooth side: no power-of-two padding (1440 stays 1440, not 2048).
-    let (n, m) = (fft::fast_len(nx), fft::fast_len(ny));
+    let (n, m) = (fast_len(nx), fast_len(ny));
     let bp = BandPass::with_sides(nx, ny, n, m, d, p.bandpass_width).map_err(|e| {
         Error::Invalid(format!("fiducial detector: band-pass for {nx}×{ny}: {e:?}"))
     })?;

@@ -10,8 +10,8 @@
 use std::collections::VecDeque;
 
 use super::assemble::Cand2;
-use super::fft::RustFft;
 use crate::detect::{bandpass::BandPass, label, laplace, zwin, Complex32};
+use crate::host::fft::RustFft;
 use crate::host::{report_progress, Error, Progress, Result, SliceSource};
 
 /// Circularity (area / minimum-enclosing-circle area) a 2D region needs.

@@ -14,6 +14,7 @@ use super::params::Acquisition;
 use super::phantom::Object;
 use super::project::{render, ImageGeom, Part, Window};
 use super::rng::{NormalTable, Rng};
+use crate::host::fft::fast_len;
 
 /// Electron wavelength at 300 kV, Å.
 const LAMBDA_A: f32 = 0.019_687;
@@ -45,21 +46,6 @@ pub struct ViewSpec {
     /// Random stream of this image's noise.
     pub seed: u64,
     pub stream: u64,
-}
-
-/// Smallest 2^a·3^b ≥ n (fast FFT sizes).
-fn fast_len(n: usize) -> usize {
-    let mut best = usize::MAX;
-    let mut p3 = 1;
-    while p3 < 2 * n.max(1) {
-        let mut v = p3;
-        while v < n {
-            v *= 2;
-        }
-        best = best.min(v);
-        p3 *= 3;
-    }
-    best
 }
 
 /// Per-thread scratch: FFT plans and buffers, reused across images.
@@ -354,13 +340,6 @@ pub fn ramp(n: usize, acq: &Acquisition, n_views: usize) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fast_lengths() {
-        assert_eq!(fast_len(100), 108);
-        assert_eq!(fast_len(128), 128);
-        assert_eq!(fast_len(1), 1);
-    }
 
     /// The discrete ramp is |f| (to within the kernel's truncation) below the cutoff.
     #[test]

@@ -1,4 +1,5 @@
-//! `rustfft` behind the kernels' [`Fft`] trait, for the std driver.
+//! FFT helpers of the std layer: transform lengths `rustfft` handles fast, and `rustfft` behind
+//! the detector kernels' [`Fft`] trait.
 use std::sync::Arc;
 
 use rustfft::FftPlanner;
@@ -8,7 +9,7 @@ use crate::detect::{Complex32, KernelError};
 
 /// The smallest length ≥ `min` whose only prime factors are 2, 3 and 5: `rustfft` transforms
 /// those about as fast per point as a power of two, so a 1440-wide slice needs no padding to
-/// 2048.
+/// 2048 (the detector's band-pass, the simulator's filters).
 pub fn fast_len(min: usize) -> usize {
     let smooth = |mut n: usize| {
         for p in [2, 3, 5] {
@@ -23,7 +24,7 @@ pub fn fast_len(min: usize) -> usize {
         .expect("5-smooth numbers are unbounded")
 }
 
-/// A cached-plan `rustfft` forward transform (one per worker thread).
+/// A cached-plan `rustfft` forward transform for the detector kernels (one per worker thread).
 pub struct RustFft {
     planner: FftPlanner<f32>,
     plans: Vec<(usize, Arc<dyn rustfft::Fft<f32>>)>,
