@@ -62,4 +62,12 @@ fn bad_input_is_an_error() {
     c[CUBE_LEN + 3] = f32::NAN;
     let e = score_cubes(&net, &c, false, 2).unwrap_err();
     assert!(e.to_string().contains("cube 1"), "{e}");
+    // Also through normalisation, on one thread.
+    c[5] = f32::INFINITY;
+    let e = score_cubes(&net, &c, true, 1).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("cube 0 contains a NaN or infinite voxel"),
+        "{e}"
+    );
 }

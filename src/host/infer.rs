@@ -75,27 +75,25 @@ pub fn score_cubes(
             "scoring cubes: thread count must be ≥ 1".into(),
         ));
     }
-    if let Some(i) = cubes
-        .chunks_exact(CUBE_LEN)
-        .position(|c| c.iter().any(|v| !v.is_finite()))
-    {
-        return Err(Error::Invalid(format!(
-            "scoring cubes: cube {i} contains a NaN or infinite voxel"
-        )));
-    }
     let n = cubes.len() / CUBE_LEN;
     let mut scores = vec![0.0f32; n];
     let workers = threads.min(n.max(1));
     let per = n.div_ceil(workers.max(1)).max(1);
+    // Non-finite voxels are not checked up front (a serial pass over every cube): the forward
+    // pass returns NaN for them, and a NaN score is turned into the error below.
     let run = |inp: &[f32], out: &mut [f32]| {
         let mut scratch = Scratch::boxed();
         let mut cube = Box::new([0.0f32; CUBE_LEN]);
         for (c, s) in inp.chunks_exact(CUBE_LEN).zip(out.iter_mut()) {
-            cube.copy_from_slice(c);
-            if normalize {
+            let c: &[f32; CUBE_LEN] = c.try_into().expect("chunks_exact gives whole cubes");
+            let input = if normalize {
+                cube.copy_from_slice(c);
                 normalize_cube(&mut cube);
-            }
-            *s = sigmoid(logit(net, &cube, &mut scratch));
+                &*cube
+            } else {
+                c
+            };
+            *s = sigmoid(logit(net, input, &mut scratch));
         }
     };
     if workers <= 1 {
@@ -106,6 +104,14 @@ pub fn score_cubes(
                 s.spawn(move || run(inp, out));
             }
         });
+    }
+    if let Some(i) = scores.iter().position(|v| v.is_nan()) {
+        let c = &cubes[i * CUBE_LEN..(i + 1) * CUBE_LEN];
+        return Err(Error::Invalid(if c.iter().any(|v| !v.is_finite()) {
+            format!("scoring cubes: cube {i} contains a NaN or infinite voxel")
+        } else {
+            format!("scoring cubes: cube {i} overflowed in the network (values too large?)")
+        }));
     }
     Ok(scores)
 }
