@@ -12,6 +12,50 @@ pub trait SliceSource: Sync {
     fn voxel_size(&self) -> [f32; 3];
     /// Reads slice `z` into `out` (`out.len() == nx * ny`).
     fn read_slice(&self, z: usize, out: &mut [f32]) -> Result<()>;
+
+    /// Reads the block at voxel `origin` of `size` voxels (inside the volume) into `out` (x
+    /// fastest, `out.len()` = the product of `size`). The default reads whole slices one at a
+    /// time; sources that can read sub-blocks (MRC files, memory) override it.
+    fn read_block(&self, origin: [usize; 3], size: [usize; 3], out: &mut [f32]) -> Result<()> {
+        let [nx, ny, _] = self.dims();
+        check_block(self.dims(), origin, size, out.len())?;
+        let mut slice = vec![0.0f32; nx * ny];
+        let plane = size[0] * size[1];
+        for (z, dst) in out.chunks_exact_mut(plane).enumerate() {
+            self.read_slice(origin[2] + z, &mut slice)?;
+            let one = [origin[0], origin[1], 0];
+            copy_block(&slice, [nx, ny, 1], one, [size[0], size[1], 1], dst);
+        }
+        Ok(())
+    }
+}
+
+/// Fails unless the block at `origin` of `size` lies inside `dims` and `len` is its volume.
+fn check_block(dims: [usize; 3], origin: [usize; 3], size: [usize; 3], len: usize) -> Result<()> {
+    let fits =
+        (0..3).all(|a| size[a] > 0 && origin[a].checked_add(size[a]).is_some_and(|e| e <= dims[a]));
+    if !fits || size.iter().try_fold(1usize, |n, &s| n.checked_mul(s)) != Some(len) {
+        return Err(Error::Invalid(format!(
+            "block at {origin:?} of size {size:?} (buffer {len}) does not fit a {dims:?} volume"
+        )));
+    }
+    Ok(())
+}
+
+/// Copies the (checked) block at `origin` of `size` out of `data` (a `dims` volume, x fastest).
+fn copy_block(
+    data: &[f32],
+    dims: [usize; 3],
+    origin: [usize; 3],
+    size: [usize; 3],
+    out: &mut [f32],
+) {
+    let [nx, ny, _] = dims;
+    for (i, row) in out.chunks_exact_mut(size[0]).enumerate() {
+        let (y, z) = (origin[1] + i % size[1], origin[2] + i / size[1]);
+        let start = (z * ny + y) * nx + origin[0];
+        row.copy_from_slice(&data[start..start + size[0]]);
+    }
 }
 
 /// A whole volume in memory, x fastest.
@@ -110,6 +154,12 @@ impl SliceSource for Volume {
         out.copy_from_slice(self.slice(z));
         Ok(())
     }
+
+    fn read_block(&self, origin: [usize; 3], size: [usize; 3], out: &mut [f32]) -> Result<()> {
+        check_block(self.dims, origin, size, out.len())?;
+        copy_block(&self.data, self.dims, origin, size, out);
+        Ok(())
+    }
 }
 
 /// A volume borrowed from someone else's memory (a C++ host's `MultidimArray<float>`, an
@@ -152,6 +202,12 @@ impl SliceSource for VolumeView<'_> {
             )));
         }
         out.copy_from_slice(&self.data[z * n..(z + 1) * n]);
+        Ok(())
+    }
+
+    fn read_block(&self, origin: [usize; 3], size: [usize; 3], out: &mut [f32]) -> Result<()> {
+        check_block(self.dims, origin, size, out.len())?;
+        copy_block(self.data, self.dims, origin, size, out);
         Ok(())
     }
 }

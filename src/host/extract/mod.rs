@@ -225,7 +225,10 @@ pub fn extract(
 /// Memory budget for the window of tomogram slices held at once.
 const WINDOW_BYTES: usize = 256 << 20;
 
-/// Reads the needed slices through a sliding window and fills `cubes` (slot k ↔ `plans[k]`).
+/// Reads the tomogram and fills `cubes` (slot k ↔ `plans[k]`). Normally through a sliding
+/// window of whole slices, each read once (sequential I/O, kind to network file systems); when
+/// one box edge of slices would exceed `window_bytes` (very large slices, e.g. unbinned 4k
+/// tomograms), bead by bead through block reads instead, so memory stays within the budget.
 fn cut_all(
     src: &dyn SliceSource,
     plans: &[BeadPlan],
@@ -235,13 +238,45 @@ fn cut_all(
     cubes: &mut [f32],
 ) -> Result<()> {
     let dims = src.dims();
-    let slice_len = dims[0] * dims[1];
-    let window = (window_bytes / (slice_len * 4).max(1))
-        .max(geom.edge)
-        .min(dims[2]);
+    let slice_bytes = dims[0] * dims[1] * 4;
+    let mut store = |results: Vec<(usize, Vec<f32>)>| {
+        for (k, cube) in results {
+            cubes[k * CUBE_LEN..(k + 1) * CUBE_LEN].copy_from_slice(&cube);
+        }
+    };
     // Process beads by increasing first slice: the window only ever moves forward.
     let mut order: Vec<usize> = (0..plans.len()).collect();
     order.sort_by_key(|&k| plans[k].z_range().0);
+    if geom.edge.saturating_mul(slice_bytes) > window_bytes {
+        let block_bytes = 4 * geom.edge.pow(3);
+        let per_batch = (window_bytes / block_bytes.max(1)).max(1);
+        for batch in order.chunks(per_batch) {
+            let mut blocks = Vec::with_capacity(batch.len());
+            for &k in batch {
+                let (origin, size, rel) = plans[k].in_block(dims);
+                let mut data = vec![0.0f32; size.iter().product()];
+                src.read_block(origin, size, &mut data).map_err(|e| {
+                    Error::Invalid(format!(
+                        "extraction: reading the box of coordinate row {}: {e}",
+                        plans[k].input_index
+                    ))
+                })?;
+                blocks.push((size, rel, data));
+            }
+            let slot: std::collections::HashMap<usize, usize> =
+                batch.iter().enumerate().map(|(i, &k)| (k, i)).collect();
+            let cut = |k: usize, block: &mut [f32]| {
+                let (size, rel, data) = &blocks[slot[&k]];
+                let plane = size[0] * size[1];
+                rel.cut(|z| &data[z * plane..(z + 1) * plane], *size, geom, block);
+            };
+            store(resample_batch(&cut, plans, batch, geom, threads));
+        }
+        return Ok(());
+    }
+    let window = (window_bytes / slice_bytes.max(1))
+        .max(geom.edge)
+        .min(dims[2]);
     let mut loaded: BTreeMap<usize, Vec<f32>> = BTreeMap::new();
     let mut spare: Vec<Vec<f32>> = Vec::new();
     let mut i = 0;
@@ -262,27 +297,27 @@ fn cut_all(
                 if loaded.contains_key(&z) {
                     continue;
                 }
-                let mut buf = spare.pop().unwrap_or_else(|| vec![0.0; slice_len]);
+                let mut buf = spare.pop().unwrap_or_else(|| vec![0.0; dims[0] * dims[1]]);
                 src.read_slice(z, &mut buf).map_err(|e| {
                     Error::Invalid(format!("extraction: reading tomogram slice {z}: {e}"))
                 })?;
                 loaded.insert(z, buf);
             }
         }
-        let batch = &order[i..end];
-        let results = resample_batch(&loaded, dims, plans, batch, geom, threads);
-        for (k, cube) in results {
-            cubes[k * CUBE_LEN..(k + 1) * CUBE_LEN].copy_from_slice(&cube);
-        }
+        let cut = |k: usize, block: &mut [f32]| {
+            plans[k].cut(|z| &loaded[&z][..], dims, geom, block);
+        };
+        store(resample_batch(&cut, plans, &order[i..end], geom, threads));
         i = end;
     }
     Ok(())
 }
 
-/// Cuts and resamples the beads `batch` (indices into `plans`) on `threads` threads.
+/// Cuts (`cut(slot, block)` fills the `edge³` block of `slot`) and resamples the beads `batch`
+/// on `threads` threads; `plans[slot]` gives each one's sub-voxel shift. Returns
+/// `(slot, cube)` pairs.
 fn resample_batch(
-    loaded: &BTreeMap<usize, Vec<f32>>,
-    dims: [usize; 3],
+    cut: &(dyn Fn(usize, &mut [f32]) + Sync),
     plans: &[BeadPlan],
     batch: &[usize],
     geom: &BoxGeometry,
@@ -293,7 +328,7 @@ fn resample_batch(
         ks.iter()
             .map(|&k| {
                 let plan = &plans[k];
-                plan.cut(|z| &loaded[&z][..], dims, geom, &mut block);
+                cut(k, &mut block);
                 let mut cube = vec![0.0f32; CUBE_LEN];
                 let identity = geom.map == SpectrumMap::Symmetric
                     && geom.edge == EDGE
@@ -376,10 +411,10 @@ mod tests {
             .enumerate()
             .map(|(i, c)| BeadPlan::new(i, *c, v.dims, &geom).unwrap())
             .collect();
-        let slice_bytes = 16 * 16 * 4;
+        let edge_bytes = 16 * (16 * 16 * 4);
         let mut small = vec![0.0; plans.len() * CUBE_LEN];
         let src = Counting(&v, Mutex::new(Vec::new()));
-        cut_all(&src, &plans, &geom, 2, slice_bytes, &mut small).unwrap();
+        cut_all(&src, &plans, &geom, 2, edge_bytes, &mut small).unwrap();
         let mut reads = src.1.into_inner().unwrap();
         let n = reads.len();
         reads.sort_unstable();
@@ -390,5 +425,60 @@ mod tests {
         let mut big = vec![0.0; plans.len() * CUBE_LEN];
         cut_all(&v, &plans, &geom, 1, WINDOW_BYTES, &mut big).unwrap();
         assert_eq!(small, big);
+    }
+
+    /// A budget below one box edge of slices switches to block reads: the same cubes, for
+    /// boxes inside, at every border (padded) and with the V1 rule, through a source with its
+    /// own block reads and through the trait's slice-by-slice default.
+    #[test]
+    fn block_reads_give_the_same_cubes_as_the_slice_window() {
+        let dims = [40, 36, 50];
+        let data: Vec<f32> = (0..40 * 36 * 50)
+            .map(|i| ((i * 7919) % 1013) as f32 * 0.01)
+            .collect();
+        let v = Volume::from_data(dims, [1.0; 3], data).unwrap();
+        let coords = [
+            [20.0, 18.0, 25.0],
+            [2.3, 18.0, 25.0],
+            [20.0, 34.6, 25.0],
+            [20.0, 18.0, 0.4],
+            [39.0, 0.0, 49.0],
+            [11.7, 21.2, 30.9],
+        ];
+        for rule in [BoxRule::Even, BoxRule::XmippV1] {
+            let p = ExtractParams {
+                normalization: Normalization::Raw,
+                border: BorderPolicy::Pad,
+                box_rule: rule,
+                threads: 2,
+                ..ExtractParams::new(10.0, 1.0)
+            };
+            let geom = box_edge(&p).unwrap();
+            let plans: Vec<BeadPlan> = coords
+                .iter()
+                .enumerate()
+                .map(|(i, c)| BeadPlan::new(i, *c, dims, &geom).unwrap())
+                .collect();
+            let n = plans.len() * CUBE_LEN;
+            let (mut window, mut blocks, mut default) = (vec![0.0; n], vec![1.0; n], vec![2.0; n]);
+            cut_all(&v, &plans, &geom, 2, WINDOW_BYTES, &mut window).unwrap();
+            cut_all(&v, &plans, &geom, 2, 40 * 36 * 4, &mut blocks).unwrap();
+            let counting = Counting(&v, Mutex::new(Vec::new()));
+            cut_all(&counting, &plans, &geom, 1, 1, &mut default).unwrap();
+            assert_eq!(window, blocks, "{rule:?}: block reads differ");
+            assert_eq!(window, default, "{rule:?}: default block reads differ");
+            assert!(!counting.1.into_inner().unwrap().is_empty());
+            // An MRC file's own block reads (only the rows inside each box).
+            let path = std::env::temp_dir().join(format!(
+                "misalign-extract-blocks-{}-{rule:?}.mrc",
+                std::process::id()
+            ));
+            crate::host::mrc::write_volume(&path, &v, crate::host::mrc::MrcMode::Float32).unwrap();
+            let mrc = crate::host::mrc::MrcFile::open(&path).unwrap();
+            let mut from_file = vec![3.0; n];
+            cut_all(&mrc, &plans, &geom, 2, 1, &mut from_file).unwrap();
+            std::fs::remove_file(&path).unwrap();
+            assert_eq!(window, from_file, "{rule:?}: MRC block reads differ");
+        }
     }
 }

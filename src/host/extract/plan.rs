@@ -157,6 +157,25 @@ impl BeadPlan {
         (z0, z1.max(z0))
     }
 
+    /// The part of the box inside a `dims` volume as `(origin, size)`, and this plan restated
+    /// relative to that block: cutting the block (read on its own) with the returned plan gives
+    /// what [`BeadPlan::cut`] gives on whole slices, since outside the block is outside the
+    /// volume.
+    pub fn in_block(&self, dims: [usize; 3]) -> ([usize; 3], [usize; 3], BeadPlan) {
+        let (mut origin, mut size) = ([0usize; 3], [0usize; 3]);
+        let mut rel = self.clone();
+        for a in 0..3 {
+            let lo = self.start[a].max(0);
+            let hi = (self.start[a] + self.copy as i64).min(dims[a] as i64);
+            origin[a] = lo as usize;
+            // The centre voxel is inside (checked by `new`), so the block is never empty.
+            size[a] = (hi - lo).max(1) as usize;
+            rel.start[a] = self.start[a] - lo;
+        }
+        rel.nz = size[2];
+        (origin, size, rel)
+    }
+
     /// Fills the `edge³` block from the slices given by `slice(z)` (each `nx·ny`, x fastest).
     /// Voxels outside the volume take the mean of those inside; V1's uncopied last plane is 0.
     pub fn cut<'a>(

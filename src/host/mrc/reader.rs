@@ -236,6 +236,11 @@ impl SliceSource for MrcFile {
         let [nx, ny, _] = self.header.dims();
         self.read_block([0, 0, z], [nx, ny, 1], out)
     }
+
+    fn read_block(&self, origin: [usize; 3], size: [usize; 3], out: &mut [f32]) -> Result<()> {
+        // The inherent method: reads only the file rows that intersect the block.
+        MrcFile::read_block(self, origin, size, out)
+    }
 }
 
 /// Converts raw voxels of `mode` to f32.
