@@ -1,6 +1,6 @@
 //! Status codes, the per-thread last-error message and the panic boundary.
 //!
-//! Every fallible entry point runs its body through [`guard`]: the body returns
+//! Every fallible entry point runs its body through `guard`: the body returns
 //! `Result<(), Failure>`, a panic is caught and turned into [`misalign_status::Panic`], and the
 //! thread's last-error message is set (or cleared on success) before returning to C.
 use std::cell::RefCell;

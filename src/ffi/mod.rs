@@ -2,7 +2,7 @@
 //! module; see docs/c-abi.md).
 //!
 //! One module per concept, as in rustls-ffi:
-//! - [`error`]: the status enum, the per-thread last-error message and [`error::guard`], the one
+//! - [`error`]: the status enum, the per-thread last-error message and `error::guard`, the one
 //!   panic boundary every fallible entry point goes through;
 //! - [`version`]: library and ABI versions;
 //! - [`cube`]: the allocation-free core — expand weights into caller memory and score one

@@ -27,7 +27,7 @@ pub const DEFAULT_BN_EPSILON: f32 = 1e-3;
 /// What a tensor holds; decides how the loader validates it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TensorKind {
-    /// Conv kernel, layout [out][in][kz][ky][kx].
+    /// Conv kernel, layout `[out][in][kz][ky][kx]`.
     ConvKernel,
     ConvBias,
     BnGamma,
@@ -35,7 +35,7 @@ pub enum TensorKind {
     BnMovingMean,
     /// Must be ≥ 0.
     BnMovingVar,
-    /// Dense kernel, layout [out][in].
+    /// Dense kernel, layout `[out][in]`.
     DenseKernel,
     DenseBias,
 }

@@ -11,7 +11,7 @@ const MARGIN: usize = 12;
 /// Class colours: strong (red), weak (amber), aligned (green).
 const COLOURS: [[u8; 3]; 3] = [[200, 50, 50], [220, 150, 30], [40, 150, 70]];
 
-/// Fraction of `scores` in each of [`BINS`] equal bins over [0, 1].
+/// Fraction of `scores` in each of `BINS` equal bins over [0, 1].
 pub fn histogram(scores: &[f32]) -> [f64; BINS] {
     let mut h = [0.0; BINS];
     for &s in scores {
