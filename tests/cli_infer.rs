@@ -93,3 +93,23 @@ fn corrupt_weights_are_refused_with_the_file_name() {
     assert!(err.contains(&path.display().to_string()), "{err}");
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn bench_reports_the_kernels_and_the_speed_and_refuses_zero_cubes() {
+    let exe = env!("CARGO_BIN_EXE_misalign");
+    let out = std::process::Command::new(exe)
+        .args(["bench", "--cubes", "2", "--rounds", "1", "-j", "2"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.starts_with("kernels: "), "{text}");
+    assert_eq!(text.matches("ms/cube").count(), 2, "{text}");
+    assert!(text.contains("2 threads give"), "{text}");
+    let bad = std::process::Command::new(exe)
+        .args(["bench", "--cubes", "0"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--cubes and --rounds"));
+}

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench;
 mod check;
 mod demo;
 mod infer;
@@ -25,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// How fast this machine scores cubes (the built-in network on synthetic cubes).
+    Bench(bench::Args),
     /// Check tomograms for misalignment: beads → cubes → two networks → verdict + report.
     Check(check::Args),
     /// Simulate an aligned and a misaligned tomogram, check both and show the verdicts.
@@ -44,6 +47,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: Result<(), misalign::host::Error> = match cli.command {
+        Command::Bench(a) => bench::run(a),
         Command::Check(a) => check::run(a),
         Command::Demo(a) => demo::run(a),
         Command::Score(a) => score::run(a),

@@ -1,0 +1,74 @@
+//! `misalign bench`: how fast this machine scores cubes, for sizing a facility's hardware or
+//! checking that the SIMD kernels are in use. (Development benchmarks: `cargo bench`.)
+use std::time::Instant;
+
+use clap::Args as ClapArgs;
+use misalign::host::infer::score_cubes;
+use misalign::host::networks::Networks;
+use misalign::host::{Error, Result};
+use misalign::net::kernels::Backend;
+use misalign::net::topology::{CUBE_LEN, FLOPS_PER_CUBE};
+
+/// Time the built-in strong network on synthetic cubes, on one thread and on `--threads`.
+#[derive(ClapArgs, Debug)]
+pub struct Args {
+    /// Cubes per timed round.
+    #[arg(long, default_value_t = 64)]
+    pub cubes: usize,
+    /// Threads for the second measurement (default: available cores).
+    #[arg(long, short = 'j')]
+    pub threads: Option<usize>,
+    /// Timed rounds per measurement (the fastest counts: the least disturbed by other load).
+    #[arg(long, default_value_t = 5)]
+    pub rounds: usize,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    if args.cubes == 0 || args.rounds == 0 {
+        return Err(Error::Invalid(
+            "bench: --cubes and --rounds must be at least 1".into(),
+        ));
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
+    let nets = Networks::baked()?;
+    // Deterministic pseudo-random cubes (a tiny LCG; the values do not affect the speed).
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    let cubes: Vec<f32> = (0..args.cubes * CUBE_LEN)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) * 3.46 - 1.73
+        })
+        .collect();
+    println!(
+        "kernels: {} ({})",
+        Backend::best().name(),
+        std::env::consts::ARCH
+    );
+    let per_cube = |t: usize| -> Result<f64> {
+        score_cubes(nets.strong(), &cubes, false, t)?; // warm-up
+        let mut best = f64::INFINITY;
+        for _ in 0..args.rounds {
+            let start = Instant::now();
+            score_cubes(nets.strong(), &cubes, false, t)?;
+            best = best.min(start.elapsed().as_secs_f64() / args.cubes as f64);
+        }
+        println!(
+            "{t} thread(s): {:.3} ms/cube, {:.0} cubes/s, {:.1} GFLOP/s",
+            best * 1e3,
+            1.0 / best,
+            FLOPS_PER_CUBE as f64 / best / 1e9
+        );
+        Ok(best)
+    };
+    let one = per_cube(1)?;
+    if threads > 1 {
+        let many = per_cube(threads)?;
+        println!("{threads} threads give {:.2}× one thread", one / many);
+    }
+    Ok(())
+}
