@@ -456,13 +456,7 @@ mod tests {
         let want = analyze(&src, 10.0, Some(&truth), &params, &nets, None).expect("analysis");
 
         let handle = misalign_networks { nets };
-        let vol = misalign_volume {
-            data: data.as_ptr(),
-            nx: dims[0],
-            ny: dims[1],
-            nz: dims[2],
-            sampling_a: 10.0,
-        };
+        let vol = misalign_volume::of(&data, dims, 10.0);
         let mut res = misalign_check_result::default();
         let mut rows = [misalign_bead_score {
             input_index: 99,

@@ -210,13 +210,7 @@ mod tests {
         let dims = [96, 80, 41];
         let truth = [[30.0, 25.0, 20.0], [65.0, 30.0, 18.0], [40.0, 58.0, 22.0]];
         let data = planted(dims, &truth);
-        let vol = misalign_volume {
-            data: data.as_ptr(),
-            nx: dims[0],
-            ny: dims[1],
-            nz: dims[2],
-            sampling_a: 10.0,
-        };
+        let vol = misalign_volume::of(&data, dims, 10.0);
         let mut opts = misalign_detect_options_default();
         opts.threads = 2;
         let view = VolumeView::new(dims, [10.0; 3], &data).expect("view");
@@ -265,13 +259,7 @@ mod tests {
     fn the_progress_callback_can_cancel() {
         let dims = [64, 64, 40];
         let data = planted(dims, &[[32.0, 32.0, 20.0]]);
-        let vol = misalign_volume {
-            data: data.as_ptr(),
-            nx: dims[0],
-            ny: dims[1],
-            nz: dims[2],
-            sampling_a: 10.0,
-        };
+        let vol = misalign_volume::of(&data, dims, 10.0);
         let mut calls = 0usize;
         let mut opts = misalign_detect_options_default();
         opts.progress = Some(cancel_on_third);

@@ -25,6 +25,20 @@ pub struct misalign_volume {
     pub sampling_a: f32,
 }
 
+#[cfg(test)]
+impl misalign_volume {
+    /// The description of `data` as a `dims` volume of `sampling_a` Å/voxel (tests' shorthand).
+    pub(crate) fn of(data: &[f32], dims: [usize; 3], sampling_a: f32) -> Self {
+        misalign_volume {
+            data: data.as_ptr(),
+            nx: dims[0],
+            ny: dims[1],
+            nz: dims[2],
+            sampling_a,
+        }
+    }
+}
+
 /// Checks a caller's volume description and wraps it as a [`VolumeView`] (no copy): non-NULL
 /// data, positive dimensions whose product fits in memory, positive finite sampling, and no NaN
 /// or infinite voxel (named by x, y, z — a single NaN would otherwise poison every statistic).
@@ -71,33 +85,23 @@ mod tests {
     use crate::ffi::error::misalign_status;
     use crate::host::SliceSource;
 
-    fn vol(data: &[f32], n: [usize; 3], s: f32) -> misalign_volume {
-        misalign_volume {
-            data: data.as_ptr(),
-            nx: n[0],
-            ny: n[1],
-            nz: n[2],
-            sampling_a: s,
-        }
-    }
-
     #[test]
     fn views_are_checked() {
         let mut d: Vec<f32> = (0..24).map(|v| v as f32).collect();
         // SAFETY: `d` holds 24 floats; oversize dims are refused before reading.
         unsafe {
-            let v = view(&vol(&d, [2, 3, 4], 10.0)).expect("valid view");
+            let v = view(&misalign_volume::of(&d, [2, 3, 4], 10.0)).expect("valid view");
             assert_eq!(v.dims(), [2, 3, 4]);
-            let e = view(&vol(&d, [2, 3, 4], 0.0)).expect_err("zero sampling");
+            let e = view(&misalign_volume::of(&d, [2, 3, 4], 0.0)).expect_err("zero sampling");
             assert_eq!(e.status, misalign_status::InvalidArgument);
-            let e = view(&vol(&d, [usize::MAX, 3, 4], 1.0)).expect_err("overflow");
+            let e = view(&misalign_volume::of(&d, [usize::MAX, 3, 4], 1.0)).expect_err("overflow");
             assert_eq!(e.status, misalign_status::InvalidArgument);
-            let e = view(&vol(&d, [2, 0, 4], 1.0)).expect_err("empty");
+            let e = view(&misalign_volume::of(&d, [2, 0, 4], 1.0)).expect_err("empty");
             assert_eq!(e.status, misalign_status::InvalidArgument);
             d[2 * 3 + 1] = f32::NAN;
-            let e = view(&vol(&d, [2, 3, 4], 1.0)).expect_err("NaN");
+            let e = view(&misalign_volume::of(&d, [2, 3, 4], 1.0)).expect_err("NaN");
             assert!(e.message.contains("(x 1, y 0, z 1)"), "{}", e.message);
-            let mut nul = vol(&d, [2, 3, 4], 1.0);
+            let mut nul = misalign_volume::of(&d, [2, 3, 4], 1.0);
             nul.data = std::ptr::null();
             let e = view(&nul).expect_err("NULL");
             assert_eq!(e.status, misalign_status::NullPointer);
