@@ -342,6 +342,24 @@ mod tests {
         (w, cubes, want)
     }
 
+    /// `misalign_score_cube` on whole slices: (status, score; -1 when not written).
+    fn score(prep: &[f32], cube: &[f32], scratch: &mut [f32]) -> (misalign_status, f32) {
+        let mut s = -1.0f32;
+        // SAFETY: pointers and lengths of live slices.
+        let st = unsafe {
+            misalign_score_cube(
+                prep.as_ptr(),
+                prep.len(),
+                cube.as_ptr(),
+                cube.len(),
+                scratch.as_mut_ptr(),
+                scratch.len(),
+                &mut s,
+            )
+        };
+        (st, s)
+    }
+
     #[test]
     fn caller_memory_scoring_matches_keras() {
         let (w, cubes, want) = golden();
@@ -351,20 +369,11 @@ mod tests {
         let st = unsafe { misalign_prepare(w.as_ptr(), w.len(), prep.as_mut_ptr(), prep.len()) };
         assert_eq!(st, misalign_status::Ok);
         for (i, want) in want.iter().enumerate().take(4) {
-            let mut s = -1.0f32;
-            let cube = &cubes[i * CUBE_LEN..(i + 1) * CUBE_LEN];
-            // SAFETY: as above.
-            let st = unsafe {
-                misalign_score_cube(
-                    prep.as_ptr(),
-                    prep.len(),
-                    cube.as_ptr(),
-                    cube.len(),
-                    scratch.as_mut_ptr(),
-                    scratch.len(),
-                    &mut s,
-                )
-            };
+            let (st, s) = score(
+                &prep,
+                &cubes[i * CUBE_LEN..(i + 1) * CUBE_LEN],
+                &mut scratch,
+            );
             assert_eq!(st, misalign_status::Ok);
             assert!((s - want).abs() < 1e-4, "cube {i}: {s} vs {want}");
         }
@@ -375,24 +384,16 @@ mod tests {
         let (_, cubes, _) = golden();
         let mut prep = vec![0.0f32; MISALIGN_PREPARED_LEN];
         let mut scratch = vec![0.0f32; MISALIGN_SCRATCH_LEN];
-        let mut s = -1.0f32;
         // SAFETY: buffers of the stated lengths.
         unsafe {
             let st = misalign_prepare_baked(MISALIGN_NET_STRONG, prep.as_mut_ptr(), prep.len());
             assert_eq!(st, misalign_status::Ok);
-            let st = misalign_score_cube(
-                prep.as_ptr(),
-                prep.len(),
-                cubes.as_ptr(),
-                CUBE_LEN,
-                scratch.as_mut_ptr(),
-                scratch.len(),
-                &mut s,
-            );
-            assert_eq!(st, misalign_status::Ok);
-            let st = misalign_prepare_baked(7, prep.as_mut_ptr(), prep.len());
-            assert_eq!(st, misalign_status::InvalidArgument);
         }
+        let (st, s) = score(&prep, &cubes[..CUBE_LEN], &mut scratch);
+        assert_eq!(st, misalign_status::Ok);
+        // SAFETY: as above.
+        let st = unsafe { misalign_prepare_baked(7, prep.as_mut_ptr(), prep.len()) };
+        assert_eq!(st, misalign_status::InvalidArgument);
         assert!((0.0..=1.0).contains(&s));
         // The same network through the Rust API.
         let mut net = Box::new(Prepared::zeroed());
@@ -408,19 +409,11 @@ mod tests {
         let mut prep = vec![0.0f32; MISALIGN_PREPARED_LEN];
         let mut scratch = vec![0.0f32; MISALIGN_SCRATCH_LEN];
         let mut s = -1.0f32;
+        // Unprepared buffer.
+        let (st, unwritten) = score(&prep, &cubes[..CUBE_LEN], &mut scratch);
+        assert_eq!((st, unwritten), (misalign_status::InvalidArgument, -1.0));
         // SAFETY: buffers of the stated lengths (or refused before use).
         unsafe {
-            // Unprepared buffer.
-            let st = misalign_score_cube(
-                prep.as_ptr(),
-                prep.len(),
-                cubes.as_ptr(),
-                CUBE_LEN,
-                scratch.as_mut_ptr(),
-                scratch.len(),
-                &mut s,
-            );
-            assert_eq!(st, misalign_status::InvalidArgument);
             // Corrupt weights.
             w[100] ^= 0x40;
             let st = misalign_prepare(w.as_ptr(), w.len(), prep.as_mut_ptr(), prep.len());
@@ -444,21 +437,17 @@ mod tests {
                 &mut s,
             );
             assert_eq!(st, misalign_status::InvalidArgument);
-            // NaN voxel.
-            let mut c = cubes[..CUBE_LEN].to_vec();
-            c[5] = f32::NAN;
-            let st = misalign_score_cube(
-                prep.as_ptr(),
-                prep.len(),
-                c.as_ptr(),
-                CUBE_LEN,
-                scratch.as_mut_ptr(),
-                scratch.len(),
-                &mut s,
-            );
-            assert_eq!(st, misalign_status::InvalidArgument);
-            assert_eq!(misalign_normalize_cube(c.as_mut_ptr(), CUBE_LEN), st);
         }
         assert_eq!(s, -1.0);
+        // NaN voxel.
+        let mut c = cubes[..CUBE_LEN].to_vec();
+        c[5] = f32::NAN;
+        let (st, unwritten) = score(&prep, &c, &mut scratch);
+        assert_eq!((st, unwritten), (misalign_status::InvalidArgument, -1.0));
+        // SAFETY: `c` holds CUBE_LEN floats.
+        assert_eq!(
+            unsafe { misalign_normalize_cube(c.as_mut_ptr(), CUBE_LEN) },
+            st
+        );
     }
 }
