@@ -108,25 +108,41 @@ pub unsafe extern "C" fn misalign_prepare(
         }
         // SAFETY: the caller's promises above.
         let bytes = unsafe { ptr::slice(weights, weights_len, "weights") }?;
-        exact_len(
-            prepared_len,
-            MISALIGN_PREPARED_LEN,
-            "prepared",
-            "MISALIGN_PREPARED_LEN",
-        )?;
         ptr::disjoint(
             weights,
             weights_len,
             prepared as *const u8,
-            4 * prepared_len,
+            4_usize.saturating_mul(prepared_len),
             "weights and prepared",
         )?;
-        // SAFETY: as above; disjoint from `weights` (checked).
-        let buf = unsafe { ptr::slice_mut(prepared, prepared_len, "prepared") }?;
-        let wf = WeightFile::parse(bytes)?;
-        prepare_into(buf, &wf);
-        Ok(())
+        // SAFETY: the caller's promise; disjoint from `weights` (checked).
+        unsafe { prepare_from(bytes, prepared, prepared_len) }
     })
+}
+
+/// Validates `bytes` as a weight file and expands it into the caller's `prepared` buffer.
+///
+/// # Safety
+/// `prepared` must point to `prepared_len` writable floats that alias nothing else in use.
+unsafe fn prepare_from(
+    bytes: &[u8],
+    prepared: *mut f32,
+    prepared_len: usize,
+) -> Result<(), Failure> {
+    if prepared.is_null() {
+        return Err(Failure::null("prepared"));
+    }
+    exact_len(
+        prepared_len,
+        MISALIGN_PREPARED_LEN,
+        "prepared",
+        "MISALIGN_PREPARED_LEN",
+    )?;
+    // SAFETY: the caller's promise; length checked.
+    let buf = unsafe { ptr::slice_mut(prepared, prepared_len, "prepared") }?;
+    let wf = WeightFile::parse(bytes)?;
+    prepare_into(buf, &wf);
+    Ok(())
 }
 
 /// Selects one of the networks built into the library.
@@ -163,20 +179,8 @@ pub unsafe extern "C" fn misalign_prepare_baked(
 ) -> misalign_status {
     guard(|| {
         let bytes = baked_bytes(kind)?;
-        if prepared.is_null() {
-            return Err(Failure::null("prepared"));
-        }
-        exact_len(
-            prepared_len,
-            MISALIGN_PREPARED_LEN,
-            "prepared",
-            "MISALIGN_PREPARED_LEN",
-        )?;
-        // SAFETY: the caller's promise; length checked.
-        let buf = unsafe { ptr::slice_mut(prepared, prepared_len, "prepared") }?;
-        let wf = WeightFile::parse(bytes)?;
-        prepare_into(buf, &wf);
-        Ok(())
+        // SAFETY: the caller's promise; the built-in bytes cannot alias it.
+        unsafe { prepare_from(bytes, prepared, prepared_len) }
     })
 }
 
