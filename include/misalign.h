@@ -193,6 +193,11 @@ typedef struct misalign_detect_options {
    */
   bool per_slice_threshold;
   /**
+   * Detect on the volume binned by this factor (positions stay full-resolution voxels);
+   * 0 = automatic (⌊D/10⌋ for beads of D ≥ 20 voxels; default), 1 = never.
+   */
+  uint32_t bin;
+  /**
    * Progress/cancel callback (default NULL: none); see `misalign_progress_fn`.
    */
   misalign_progress_fn progress;

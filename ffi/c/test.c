@@ -326,7 +326,9 @@ static void test_detect(void) {
         return;
     }
     vol.data = data, vol.nx = nx, vol.ny = ny, vol.nz = nz, vol.sampling_a = 10.0f;
-    CHECK(opts.fiducial_size_a == 100.0 && opts.threads == 0, "detect defaults: 100 A, all CPUs");
+    CHECK(opts.fiducial_size_a == 100.0 && opts.threads == 0 && opts.bin == 0 &&
+              opts.progress == NULL,
+          "detect defaults: 100 A, all CPUs, automatic binning, no progress callback");
     opts.threads = 2;
     EXPECT_STATUS(misalign_detect(&vol, &opts, xyz, 16, &n), MISALIGN_STATUS_OK, "detect");
     for (i = 0; i < 5; ++i)

@@ -222,6 +222,8 @@ struct DetectOptions {
     DetectOptions &sd_thr(double k) { c.sd_thr = k; return *this; }
     DetectOptions &min_area(unsigned px) { c.min_area = px; return *this; }
     DetectOptions &relaxed_min(unsigned n) { c.relaxed_min = n; return *this; }
+    /// Detect on the volume binned by n (0 = automatic for beads of 20+ voxels, 1 = never).
+    DetectOptions &bin(unsigned n) { c.bin = n; return *this; }
     /// Called with the completed fraction (0…1) on the calling thread; return false to cancel
     /// (the call then throws misalign::Error with MISALIGN_STATUS_CANCELLED). An exception it
     /// throws cancels the call and is rethrown to the caller.

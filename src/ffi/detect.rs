@@ -31,6 +31,9 @@ pub struct misalign_detect_options {
     pub relaxed_min: u32,
     /// Threshold statistics per slice (true) or from the central slab (false, default).
     pub per_slice_threshold: bool,
+    /// Detect on the volume binned by this factor (positions stay full-resolution voxels);
+    /// 0 = automatic (⌊D/10⌋ for beads of D ≥ 20 voxels; default), 1 = never.
+    pub bin: u32,
     /// Progress/cancel callback (default NULL: none); see `misalign_progress_fn`.
     pub progress: misalign_progress_fn,
     /// Passed to `progress` unchanged (default NULL).
@@ -53,6 +56,7 @@ impl misalign_detect_options {
                 .relaxed_min
                 .map_or(0, |r| u32::try_from(r).unwrap_or(u32::MAX)),
             per_slice_threshold: d.threshold_mode == ThresholdMode::PerSlice,
+            bin: u32::try_from(d.bin).unwrap_or(0),
             progress: None,
             progress_user_data: std::ptr::null_mut(),
         }
@@ -75,6 +79,7 @@ impl misalign_detect_options {
                 ThresholdMode::CentralSlab
             },
             threads: thread_count(self.threads),
+            bin: self.bin as usize,
             ..DetectorParams::default()
         }
     }

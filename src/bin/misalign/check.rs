@@ -96,6 +96,10 @@ pub struct Args {
     /// Detector: outlier threshold in standard deviations.
     #[arg(long, alias = "sdThr")]
     pub sd_thr: Option<f64>,
+    /// Detector: work on the tomogram binned by N; 0 = automatic (⌊D/10⌋ for beads of
+    /// D ≥ 20 px), 1 = never.
+    #[arg(long = "detector-bin", default_value_t = 0, value_name = "N")]
+    pub detector_bin: usize,
     /// No progress lines on stderr.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -134,6 +138,7 @@ pub fn run(args: Args) -> Result<()> {
     if let Some(k) = args.sd_thr {
         params.detector.sd_thr = k;
     }
+    params.detector.bin = args.detector_bin;
     let quiet = args.quiet;
     let tty = std::io::stderr().is_terminal();
     let on_item = move |k: usize, n: usize, item: &ItemResult| {

@@ -75,6 +75,10 @@ pub struct Args {
     /// Threshold statistics: per-slice (the paper) or the central slab (Xmipp).
     #[arg(long = "threshold", value_parser = ["slice", "slab"], default_value = "slice")]
     pub threshold: String,
+    /// Detect on the tomogram binned by N (positions stay full-resolution); 0 = automatic
+    /// (⌊D/10⌋ for beads of D ≥ 20 px), 1 = never, as the original program.
+    #[arg(long = "bin", default_value_t = 0, value_name = "N")]
+    pub bin: usize,
     /// Worker threads [default: available cores].
     #[arg(long = "threads", short = 'j')]
     pub threads: Option<usize>,
@@ -123,6 +127,7 @@ pub fn run(a: Args) -> Result<()> {
         mahalanobis_thr: a.mahalanobis_distance_thr,
         relaxed_min: a.relaxed_mode_thr,
         bandpass_width: a.bandpass_width,
+        bin: a.bin,
         threshold_mode: if a.threshold == "slab" {
             ThresholdMode::CentralSlab
         } else {

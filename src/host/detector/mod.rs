@@ -8,6 +8,7 @@
 //! centres them by mirror correlation; duplicates are merged, border candidates dropped; pass 3
 //! reads box cubes for the mirror-correlation and radial-profile Mahalanobis filters.
 pub mod assemble;
+mod binned;
 pub mod refine;
 pub mod slices;
 
@@ -51,6 +52,10 @@ pub struct DetectorParams {
     pub threshold_mode: ThresholdMode,
     /// Worker threads (≥ 1); the result does not depend on it.
     pub threads: usize,
+    /// Detect on the tomogram binned by this factor (means of b×b×b blocks; positions are
+    /// mapped back to full-resolution voxels). 0 = automatic: ⌊D/10⌋ for beads of D ≥ 20 px,
+    /// so every stage sees the ~10 px beads it is tuned for; 1 = never (the original's way).
+    pub bin: usize,
 }
 
 impl Default for DetectorParams {
@@ -68,6 +73,7 @@ impl Default for DetectorParams {
             bandpass_width: crate::detect::bandpass::DEFAULT_WIDTH,
             threshold_mode: ThresholdMode::PerSlice,
             threads: 1,
+            bin: 0,
         }
     }
 }
@@ -76,6 +82,21 @@ impl DetectorParams {
     /// Bead diameter in pixels, D = fiducial size / sampling.
     pub fn diameter_px(&self) -> f64 {
         self.fiducial_size_a / self.sampling
+    }
+
+    /// The binning factor used: `bin`, or for 0 ⌊D/10⌋ when D ≥ 20 px, else 1.
+    pub fn effective_bin(&self) -> usize {
+        match self.bin {
+            0 => {
+                let d = self.diameter_px();
+                if d >= 20.0 {
+                    (d / 10.0) as usize
+                } else {
+                    1
+                }
+            }
+            b => b,
+        }
     }
 
     fn validate(&self) -> Result<()> {
@@ -120,6 +141,13 @@ impl DetectorParams {
         }
         if self.threads == 0 {
             return bad("threads must be at least 1".into());
+        }
+        let b = self.effective_bin();
+        if !(2.0..=512.0).contains(&(d / b as f64)) {
+            return bad(format!(
+                "binning by {b} leaves beads of {:.2} px (must be 2 … 512 px)",
+                d / b as f64
+            ));
         }
         Ok(())
     }
@@ -170,7 +198,8 @@ pub struct Detection {
     pub timings: StageTimings,
 }
 
-/// Finds the gold beads of a tomogram, reading it slice by slice from `src`.
+/// Finds the gold beads of a tomogram, reading it slice by slice from `src` (binned first
+/// when [`DetectorParams::effective_bin`] > 1; positions are always full-resolution voxels).
 ///
 /// `progress` receives the completed fraction (0 … 1) after every slice pair and stage, and
 /// can cancel ([`Progress`]). Errors: invalid parameters, a volume smaller than 8×8×5,
@@ -182,6 +211,18 @@ pub fn detect(
     progress: Option<Progress<'_>>,
 ) -> Result<Detection> {
     p.validate()?;
+    let b = p.effective_bin();
+    if b > 1 {
+        let binned = binned::Binned::new(src, b);
+        let q = DetectorParams {
+            sampling: p.sampling * b as f64,
+            bin: 1,
+            ..p.clone()
+        };
+        let mut det = detect(&binned, &q, progress)?;
+        det.beads = det.beads.into_iter().map(|q| binned.unbin(q)).collect();
+        return Ok(det);
+    }
     let dims = src.dims();
     let [nx, ny, nz] = dims;
     if nx < 8 || ny < 8 || nz < 5 {
