@@ -3,15 +3,8 @@ use misalign::detect::bandpass::{gain, BandPass, Fft, MicroFft};
 use misalign::detect::{label, profile, Complex32};
 use misalign::host::detector::RustFft;
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+mod common;
+use common::Rng;
 
 fn run_bp<F: Fft>(bp: &BandPass, a: &[f32], b: &[f32], fft: &mut F) -> (Vec<f32>, Vec<f32>) {
     let (mut a, mut b) = (a.to_vec(), b.to_vec());
@@ -26,10 +19,10 @@ fn microfft_and_rustfft_band_passes_agree() {
     let (nx, ny) = (200, 150);
     let mut rng = Rng(5);
     let a: Vec<f32> = (0..nx * ny)
-        .map(|_| (rng.next() * 4.0 - 2.0) as f32)
+        .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
         .collect();
     let b: Vec<f32> = (0..nx * ny)
-        .map(|_| (rng.next() * 10.0 + 100.0) as f32)
+        .map(|_| (rng.unit() * 10.0 + 100.0) as f32)
         .collect();
     let bp = BandPass::new(nx, ny, 8.0, 0.02).unwrap();
     let (ma, mb) = run_bp(&bp, &a, &b, &mut MicroFft);
@@ -101,8 +94,8 @@ fn reference(s: &[f32], nx: usize, ny: usize, bp: &BandPass) -> Vec<f64> {
 fn band_pass_matches_a_naive_dft_reference() {
     let (nx, ny) = (14, 11);
     let mut rng = Rng(9);
-    let a: Vec<f32> = (0..nx * ny).map(|_| rng.next() as f32).collect();
-    let b: Vec<f32> = (0..nx * ny).map(|_| (rng.next() * 3.0) as f32).collect();
+    let a: Vec<f32> = (0..nx * ny).map(|_| rng.unit() as f32).collect();
+    let b: Vec<f32> = (0..nx * ny).map(|_| (rng.unit() * 3.0) as f32).collect();
     let bp = BandPass::new(nx, ny, 4.0, 0.05).unwrap();
     let (fa, fb) = run_bp(&bp, &a, &b, &mut MicroFft);
     let (ea, eb) = (reference(&a, nx, ny, &bp), reference(&b, nx, ny, &bp));
@@ -220,9 +213,9 @@ fn minimum_enclosing_circle_matches_brute_force() {
     let mut rng = Rng(77);
     let nx = 40;
     for _ in 0..200 {
-        let k = 2 + (rng.next() * 25.0) as usize;
+        let k = 2 + (rng.unit() * 25.0) as usize;
         let mut idx: Vec<u32> = (0..k)
-            .map(|_| (rng.next() * (nx * 30) as f64) as u32)
+            .map(|_| (rng.unit() * (nx * 30) as f64) as u32)
             .collect();
         idx.sort();
         idx.dedup();
@@ -242,7 +235,7 @@ fn mahalanobis_distances_have_the_closed_form_properties() {
     for n in [4usize, 6, 20, 57] {
         let bins = 16;
         let p: Vec<f64> = (0..n * bins)
-            .map(|i| rng.next() + 0.1 * (i % bins) as f64)
+            .map(|i| rng.unit() + 0.1 * (i % bins) as f64)
             .collect();
         let mut d = vec![0.0; n];
         profile::mahalanobis(&p, bins, &mut d).unwrap();

@@ -2,20 +2,8 @@
 use misalign::host::detector::{detect, refine, DetectorParams, ThresholdMode};
 use misalign::host::{Error, SliceSource, Volume};
 
-/// Small deterministic generator (xorshift64*, Box–Muller) independent of the library.
-pub struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn gauss(&mut self) -> f64 {
-        let (u, v) = (self.next().max(1e-300), self.next());
-        (-2.0 * u.ln()).sqrt() * (2.0 * std::f64::consts::PI * v).cos()
-    }
-}
+mod common;
+use common::Rng;
 
 const D: f64 = 10.0;
 /// Bead contrast (dark) in units of the background; the noise SD is given per volume.
@@ -34,11 +22,11 @@ pub fn planted_d(dims: [usize; 3], beads: &[[f64; 3]], d: f64, noise: f64, seed:
     let blobs: Vec<([f64; 3], f64, f64)> = (0..6)
         .map(|_| {
             let c = [
-                rng.next() * nx as f64,
-                rng.next() * ny as f64,
-                rng.next() * nz as f64,
+                rng.unit() * nx as f64,
+                rng.unit() * ny as f64,
+                rng.unit() * nz as f64,
             ];
-            (c, 12.0 + 10.0 * rng.next(), 0.6 * (rng.next() - 0.5))
+            (c, 12.0 + 10.0 * rng.unit(), 0.6 * (rng.unit() - 0.5))
         })
         .collect();
     let mut data = vec![0.0f32; nx * ny * nz];
@@ -73,7 +61,7 @@ pub fn place(dims: [usize; 3], n: usize, margin: f64, seed: u64) -> Vec<[f64; 3]
             break;
         }
         let p: [f64; 3] =
-            std::array::from_fn(|a| margin + rng.next() * (dims[a] as f64 - 2.0 * margin));
+            std::array::from_fn(|a| margin + rng.unit() * (dims[a] as f64 - 2.0 * margin));
         if out
             .iter()
             .all(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>().sqrt() > 2.5 * D)

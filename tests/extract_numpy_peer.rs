@@ -8,17 +8,8 @@ use misalign::host::extract::{
 use misalign::host::Volume;
 use misalign::net::topology::CUBE_LEN;
 
-fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect()
-}
+mod common;
+use common::noise;
 
 fn write(dir: &std::path::Path, name: &str, v: &[f32]) {
     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();

@@ -10,18 +10,8 @@ use std::f64::consts::PI;
 
 type C = (f64, f64);
 
-/// Deterministic pseudo-random values in [-1, 1) (xorshift; no dependency).
-fn noise(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0) as f32
-        })
-        .collect()
-}
+mod common;
+use common::noise;
 
 /// Naive 1D DFT along one axis of an `n0×n1×n2` complex array (axis 0 = x fastest).
 fn dft_axis(a: &[C], dims: [usize; 3], axis: usize, sign: f64) -> Vec<C> {

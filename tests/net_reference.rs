@@ -6,24 +6,8 @@ use misalign::net::kernels::{conv_pool_row, panel_len, Backend};
 use misalign::net::topology::{CUBE_LEN, PARAM_COUNT, TENSORS};
 use misalign::net::weights::{encode, WeightFile};
 
-/// xorshift64* — deterministic, dependency-free.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    /// Uniform in [-1, 1).
-    fn uniform(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
-    /// An integer in [lo, hi].
-    fn int(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + (self.next() % (hi - lo + 1) as u64) as i64
-    }
-}
+mod common;
+use common::Rng;
 
 /// Random parameters, every one exactly representable in f16 (k/2^s with |k| ≤ 1024), so the
 /// file's f16 rounding is the identity and the reference can use the same numbers.
@@ -248,7 +232,7 @@ fn kernel_property<const CI: usize, const CO: usize, const E: usize, const P: us
         let mut valid = [true; 9];
         if trial > 0 {
             for v in valid.iter_mut() {
-                *v = rng.next() % 4 != 0;
+                *v = rng.next_u64() % 4 != 0;
             }
         }
         let prior: Vec<f32> = (0..(E / P) * CO)
