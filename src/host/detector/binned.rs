@@ -69,14 +69,7 @@ impl SliceSource for Binned<'_> {
                 // A NaN or infinity survives the sums: only then look for it, to report it in
                 // the tomogram's own coordinates as unbinned detection would.
                 if out.iter().any(|v| !v.is_finite()) {
-                    if let Some(i) = buf.iter().position(|v| !v.is_finite()) {
-                        return Err(Error::Invalid(format!(
-                            "fiducial detector: slice {zf} has a non-finite voxel ({}) at x={}, y={}",
-                            buf[i],
-                            i % nx,
-                            i / nx
-                        )));
-                    }
+                    super::check_finite_slice(zf, nx, &buf)?;
                 }
             }
             Ok(())

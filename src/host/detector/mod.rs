@@ -326,6 +326,20 @@ pub fn detect(
     })
 }
 
+/// Fails, naming the first non-finite voxel in tomogram coordinates, if slice `z` (`nx` wide)
+/// holds a NaN or an infinity.
+fn check_finite_slice(z: usize, nx: usize, slice: &[f32]) -> Result<()> {
+    match slice.iter().position(|v| !v.is_finite()) {
+        Some(i) => Err(Error::Invalid(format!(
+            "fiducial detector: slice {z} has a non-finite voxel ({}) at x={}, y={}",
+            slice[i],
+            i % nx,
+            i / nx
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Calls `f(i, cube, data)` for every cube, reading the cubes in z-sorted batches (bounded
 /// memory) and computing each batch on `threads` threads; results come back in input order.
 fn map_cubes<T: Send>(

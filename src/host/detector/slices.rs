@@ -115,14 +115,7 @@ impl Pass<'_> {
         let [nx, ny, _] = self.dims();
         let mut buf = buf.unwrap_or_else(|| vec![0.0; nx * ny]);
         self.src.read_slice(z, &mut buf)?;
-        if let Some(i) = buf.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Invalid(format!(
-                "fiducial detector: slice {z} has a non-finite voxel ({}) at x={}, y={}",
-                buf[i],
-                i % nx,
-                i / nx
-            )));
-        }
+        super::check_finite_slice(z, nx, &buf)?;
         Ok(buf)
     }
 
