@@ -10,8 +10,10 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
 echo "-- tools"
-if ! command -v cbindgen >/dev/null; then
-  cargo install cbindgen --locked
+# Pinned: a cbindgen point release may reorder or reformat the header and fail the freshness check.
+cbindgen_version=0.29.4
+if [ "$(cbindgen --version 2>/dev/null)" != "cbindgen $cbindgen_version" ]; then
+  cargo install cbindgen --version "$cbindgen_version" --locked --force
 fi
 missing=()
 for tool in cmake pkg-config valgrind c++; do
