@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: tomogram ([`mrc`]) → bead coordinates ([`detector`] or [`coords`]) →
 //! 32³ cubes ([`extract`]) → scores ([`crate::net`]) → verdict ([`crate::decide`]).
+pub mod acquisition;
 pub mod batch;
 pub mod check;
 pub mod coords;
@@ -18,5 +19,6 @@ pub mod sim;
 pub mod volume;
 pub mod xmipp_score;
 
+pub use acquisition::{resolve_sampling, resolve_threads, Acquisition};
 pub use error::{report_progress, Error, Progress, Result};
 pub use volume::{SliceSource, Volume, VolumeView};

@@ -1,0 +1,130 @@
+//! The two physical quantities every stage needs — the tomogram's voxel size and the gold bead
+//! diameter — held once, and the one rule for thread counts.
+//!
+//! The detector, the extractor and the pipeline all take an [`Acquisition`]; none of them keeps a
+//! second copy of the sampling or the bead size that could disagree with it.
+use std::path::Path;
+
+use crate::host::{Error, Result};
+
+/// How the tomogram was sampled and what gold it holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Acquisition {
+    /// Tomogram voxel size in Å/voxel (isotropic).
+    pub sampling_a: f64,
+    /// Gold bead diameter in Å.
+    pub bead_diameter_a: f64,
+}
+
+impl Default for Acquisition {
+    /// 1 Å/voxel (the Xmipp detector's default sampling) and 10 nm gold.
+    fn default() -> Self {
+        Acquisition {
+            sampling_a: 1.0,
+            bead_diameter_a: 100.0,
+        }
+    }
+}
+
+impl Acquisition {
+    /// Both quantities, checked to be positive finite numbers.
+    pub fn new(sampling_a: f64, bead_diameter_a: f64) -> Result<Self> {
+        let a = Acquisition {
+            sampling_a,
+            bead_diameter_a,
+        };
+        a.validate()?;
+        Ok(a)
+    }
+
+    /// Errors (naming the quantity) unless both values are positive and finite.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.sampling_a.is_finite() && self.sampling_a > 0.0) {
+            return Err(Error::Invalid(format!(
+                "sampling must be a positive number of Å/voxel, got {}",
+                self.sampling_a
+            )));
+        }
+        if !(self.bead_diameter_a.is_finite() && self.bead_diameter_a > 0.0) {
+            return Err(Error::Invalid(format!(
+                "fiducial size must be a positive number of Å, got {}",
+                self.bead_diameter_a
+            )));
+        }
+        Ok(())
+    }
+
+    /// The bead diameter in tomogram voxels.
+    pub fn bead_diameter_px(&self) -> f64 {
+        self.bead_diameter_a / self.sampling_a
+    }
+}
+
+/// The voxel size to use: the user's when given, else the MRC header's, whose three axes must
+/// then agree (a 2D-style header with Z = 0 is accepted). `path` names the file in errors.
+pub fn resolve_sampling(user: Option<f64>, header: [f32; 3], path: &Path) -> Result<f64> {
+    if let Some(s) = user {
+        if s.is_finite() && s > 0.0 {
+            return Ok(s);
+        }
+        return Err(Error::Invalid(format!(
+            "--sampling must be a positive number of Å/voxel, got {s}"
+        )));
+    }
+    let [x, y, z] = header;
+    if !(x.is_finite() && x > 0.0) {
+        return Err(Error::Invalid(format!(
+            "{} has no voxel size in its header (CELLA/MX); give --sampling in Å/voxel",
+            path.display()
+        )));
+    }
+    if (y - x).abs() > 1e-3 * x || (z > 0.0 && (z - x).abs() > 1e-3 * x) {
+        return Err(Error::Invalid(format!(
+            "{} has anisotropic voxels {x}×{y}×{z} Å; give --sampling explicitly",
+            path.display()
+        )));
+    }
+    Ok(x as f64)
+}
+
+/// The one thread-count rule of the library, the C ABI and the CLI: `0` means every core the
+/// operating system offers us, any other number is taken as given.
+pub fn resolve_threads(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_comes_from_user_then_header() {
+        let p = Path::new("t.mrc");
+        assert_eq!(resolve_sampling(Some(7.0), [0.0; 3], p).unwrap(), 7.0);
+        assert_eq!(resolve_sampling(None, [10.0, 10.0, 10.0], p).unwrap(), 10.0);
+        assert_eq!(resolve_sampling(None, [10.0, 10.0, 0.0], p).unwrap(), 10.0);
+        assert!(resolve_sampling(None, [0.0; 3], p).is_err());
+        assert!(resolve_sampling(None, [10.0, 12.0, 10.0], p).is_err());
+        assert!(resolve_sampling(Some(f64::NAN), [10.0; 3], p).is_err());
+        let e = resolve_sampling(None, [10.0, 10.0, 14.0], p).unwrap_err();
+        assert!(e.to_string().contains("t.mrc"), "{e}");
+    }
+
+    #[test]
+    fn acquisition_refuses_non_physical_values() {
+        assert!(Acquisition::new(10.0, 100.0).is_ok());
+        assert!(Acquisition::new(0.0, 100.0).is_err());
+        assert!(Acquisition::new(10.0, f64::INFINITY).is_err());
+        assert!(Acquisition::new(-1.0, 100.0).is_err());
+        assert_eq!(Acquisition::new(8.0, 100.0).unwrap().bead_diameter_px(), 12.5);
+    }
+
+    #[test]
+    fn zero_threads_is_every_core() {
+        assert!(resolve_threads(0) >= 1);
+        assert_eq!(resolve_threads(3), 3);
+    }
+}
