@@ -13,6 +13,7 @@ use misalign::host::networks::Networks;
 use misalign::host::sim::{simulate_tomogram, Misalignment, TomogramParams};
 use misalign::host::xmipp_score::{score_xmipp, SUBTOMO_STATS, TOMO_STATS};
 use misalign::host::Volume;
+use misalign::host::{Acquisition, AcquisitionInput};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("misalign-check-{tag}-{}", std::process::id()));
@@ -52,11 +53,17 @@ fn check_params() -> CheckParams {
     }
 }
 
+/// The simulated tomograms: 10 nm gold at 10 Å/voxel.
+const ACQ: Acquisition = Acquisition {
+    sampling_a: 10.0,
+    bead_diameter_a: 100.0,
+};
+
 #[test]
 fn aligned_tomogram_is_aligned() {
     let nets = Networks::baked().unwrap();
     let vol = simulate(101, Misalignment::default(), 16);
-    let a = analyze(&vol, 10.0, None, &check_params(), &nets, None).unwrap();
+    let a = analyze(&vol, &ACQ, None, &check_params(), &nets, None).unwrap();
     assert!(
         a.beads.len() >= 5,
         "detector found only {} beads",
@@ -70,7 +77,7 @@ fn aligned_tomogram_is_aligned() {
         seen.borrow_mut().push(f);
         true
     };
-    let b = analyze(&vol, 10.0, None, &check_params(), &nets, Some(&log)).unwrap();
+    let b = analyze(&vol, &ACQ, None, &check_params(), &nets, Some(&log)).unwrap();
     assert_eq!(b.decision.verdict, a.decision.verdict);
     let seen = seen.into_inner();
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
@@ -79,7 +86,7 @@ fn aligned_tomogram_is_aligned() {
     // Cancelling after extraction (or at the very end) gives Cancelled, not a verdict.
     for at in [0.85, 1.0] {
         let stop = |f: f32| f < at;
-        match analyze(&vol, 10.0, None, &check_params(), &nets, Some(&stop)) {
+        match analyze(&vol, &ACQ, None, &check_params(), &nets, Some(&stop)) {
             Err(misalign::host::Error::Cancelled) => {}
             other => panic!("cancel at {at}: expected Cancelled, got {other:?}"),
         }
@@ -90,7 +97,7 @@ fn aligned_tomogram_is_aligned() {
 fn strongly_misaligned_tomogram_is_strong() {
     let nets = Networks::baked().unwrap();
     let vol = simulate(202, banana(200.0), 16);
-    let a = analyze(&vol, 10.0, None, &check_params(), &nets, None).unwrap();
+    let a = analyze(&vol, &ACQ, None, &check_params(), &nets, None).unwrap();
     assert!(!a.beads.is_empty());
     assert_eq!(a.decision.verdict, Verdict::Strong, "{:?}", a.decision);
 }
@@ -107,7 +114,7 @@ fn tomogram_without_beads_is_undetermined_and_still_reported() {
         html: true,
         ..check_params()
     };
-    let o = check_tomogram(&path, &params, &nets, &out).unwrap();
+    let o = check_tomogram(&path, &AcquisitionInput::default(), &params, &nets, &out).unwrap();
     assert_eq!(o.decision.verdict, Verdict::Undetermined);
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
@@ -140,7 +147,13 @@ fn batch_resume_skips_complete_reports() {
         always_subdirs: false,
         on_item: &quiet,
     };
-    let first = run_batch(&paths, &check_params(), &nets, &opts);
+    let first = run_batch(
+        &paths,
+        &AcquisitionInput::default(),
+        &check_params(),
+        &nets,
+        &opts,
+    );
     assert!(
         first.iter().all(|r| matches!(r, ItemResult::Done(_))),
         "{first:?}"
@@ -148,21 +161,36 @@ fn batch_resume_skips_complete_reports() {
     assert!(out.join("t0/report.json").is_file() && out.join("t1/report.json").is_file());
     // Simulate an interrupted run: one folder lost its report.json.
     std::fs::remove_file(out.join("t1/report.json")).unwrap();
-    let second = run_batch(&paths, &check_params(), &nets, &opts);
+    let second = run_batch(
+        &paths,
+        &AcquisitionInput::default(),
+        &check_params(),
+        &nets,
+        &opts,
+    );
     assert!(
         matches!(second[0], ItemResult::AlreadyDone(_)),
         "{second:?}"
     );
     assert!(matches!(second[1], ItemResult::Done(_)), "{second:?}");
     opts.force = true;
-    let third = run_batch(&paths, &check_params(), &nets, &opts);
+    let third = run_batch(
+        &paths,
+        &AcquisitionInput::default(),
+        &check_params(),
+        &nets,
+        &opts,
+    );
     assert!(third.iter().all(|r| matches!(r, ItemResult::Done(_))));
     std::fs::remove_dir_all(dir).unwrap();
 }
 
 /// Writes what Xmipp's extractor would: `<base>-n.mrc` cubes next to `<base>.xmd`.
 fn write_xmipp_cubes(dir: &Path, vol: &Volume, positions: &[[f64; 3]]) -> PathBuf {
-    let mut p = ExtractParams::new(100.0, 10.0);
+    let mut p = ExtractParams::new(Acquisition {
+        sampling_a: 10.0,
+        bead_diameter_a: 100.0,
+    });
     p.normalization = Normalization::Xmipp;
     p.box_rule = BoxRule::XmippV1;
     let ex = extract(vol, positions, &p).unwrap();
@@ -301,7 +329,15 @@ fn watch_mode_checks_tomograms_that_appear() {
         poll: Duration::from_millis(100),
         idle_exit: Some(Duration::from_millis(800)),
     };
-    let results = watch(&incoming, &check_params(), &nets, &opts, &w).unwrap();
+    let results = watch(
+        &incoming,
+        &AcquisitionInput::default(),
+        &check_params(),
+        &nets,
+        &opts,
+        &w,
+    )
+    .unwrap();
     assert_eq!(results.len(), 1, "{results:?}");
     assert!(out.join("ts_07/report.json").is_file());
     std::fs::remove_dir_all(dir).unwrap();

@@ -1,6 +1,6 @@
 //! End-to-end tests of the fiducial detector on planted-bead volumes.
 use misalign::host::detector::{detect, refine, DetectorParams, ThresholdMode};
-use misalign::host::{Error, SliceSource, Volume};
+use misalign::host::{Acquisition, Error, SliceSource, Volume};
 
 mod common;
 use common::Rng;
@@ -73,10 +73,14 @@ pub fn place(dims: [usize; 3], n: usize, margin: f64, seed: u64) -> Vec<[f64; 3]
     out
 }
 
+/// 10 nm gold at 10 Å/voxel: 10 px beads, the detector's design size.
+const ACQ: Acquisition = Acquisition {
+    sampling_a: 10.0,
+    bead_diameter_a: 100.0,
+};
+
 fn params(threads: usize) -> DetectorParams {
     DetectorParams {
-        sampling: 10.0,
-        fiducial_size_a: 100.0,
         threads,
         ..DetectorParams::default()
     }
@@ -123,7 +127,7 @@ pub fn planted_beads_are_found_once_and_localised() {
         mahalanobis_thr: 1e9,
         ..params(2)
     };
-    let det = detect(&vol, &p, None).unwrap();
+    let det = detect(&vol, &ACQ, &p, None).unwrap();
     let (recall, precision, worst) = score(&truth, &det.beads);
     eprintln!(
         "planted: recall {recall:.3} precision {precision:.3} worst error {worst:.3} px; {:?}",
@@ -133,7 +137,7 @@ pub fn planted_beads_are_found_once_and_localised() {
     assert!(precision >= 0.95, "precision {precision}: {:?}", det.beads);
     assert!(worst <= 1.0, "localisation error {worst} px");
     // With the default Mahalanobis threshold at most the theoretical trim is lost.
-    let det2 = detect(&vol, &params(2), None).unwrap();
+    let det2 = detect(&vol, &ACQ, &params(2), None).unwrap();
     let (r2, p2, _) = score(&truth, &det2.beads);
     eprintln!(
         "with Mahalanobis 2: recall {r2:.3} precision {p2:.3}; {:?}",
@@ -152,7 +156,7 @@ fn central_slab_threshold_also_finds_the_beads() {
         threshold_mode: ThresholdMode::CentralSlab,
         ..params(1)
     };
-    let det = detect(&vol, &p, None).unwrap();
+    let det = detect(&vol, &ACQ, &p, None).unwrap();
     let (recall, precision, worst) = score(&truth, &det.beads);
     eprintln!("central slab: recall {recall:.3} precision {precision:.3} worst {worst:.3}");
     assert!(recall >= 0.9 && precision >= 0.9 && worst <= 1.0);
@@ -163,9 +167,9 @@ fn one_and_two_threads_give_bitwise_identical_results() {
     let dims = [96, 80, 41];
     let truth = place(dims, 5, 18.0, 21);
     let vol = planted(dims, &truth, 0.5, 22);
-    let a = detect(&vol, &params(1), None).unwrap();
-    let b = detect(&vol, &params(2), None).unwrap();
-    let c = detect(&vol, &params(3), None).unwrap();
+    let a = detect(&vol, &ACQ, &params(1), None).unwrap();
+    let b = detect(&vol, &ACQ, &params(2), None).unwrap();
+    let c = detect(&vol, &ACQ, &params(3), None).unwrap();
     assert_eq!(a.counts, b.counts);
     assert_eq!(a.threshold.to_bits(), b.threshold.to_bits());
     let bits = |v: &[[f64; 3]]| {
@@ -182,7 +186,7 @@ fn one_and_two_threads_give_bitwise_identical_results() {
 fn no_beads_means_no_detections() {
     for seed in [1, 2] {
         let vol = planted([128, 128, 64], &[], 0.5, seed);
-        let det = detect(&vol, &params(2), None).unwrap();
+        let det = detect(&vol, &ACQ, &params(2), None).unwrap();
         assert!(
             det.beads.is_empty(),
             "false positives {:?} ({:?})",
@@ -208,7 +212,7 @@ fn beads_touching_the_borders_do_not_break_anything() {
         mahalanobis_thr: 1e9,
         ..params(2)
     };
-    let det = detect(&vol, &p, None).unwrap();
+    let det = detect(&vol, &ACQ, &p, None).unwrap();
     for b in &det.beads {
         for a in 0..3 {
             assert!(
@@ -227,7 +231,7 @@ fn beads_touching_the_borders_do_not_break_anything() {
 fn flat_volumes_give_zero_beads() {
     for v in [0.0f32, 3.25, -1e6] {
         let vol = Volume::from_data([64, 48, 20], [10.0; 3], vec![v; 64 * 48 * 20]).unwrap();
-        let det = detect(&vol, &params(2), None).unwrap();
+        let det = detect(&vol, &ACQ, &params(2), None).unwrap();
         assert!(det.beads.is_empty());
         assert_eq!(det.counts.candidates_2d, 0);
     }
@@ -239,7 +243,7 @@ fn non_finite_voxels_are_a_clear_error() {
         let mut vol = planted([32, 32, 12], &[], 0.5, 4);
         let i = vol.index(5, 6, 7);
         vol.data[i] = bad;
-        match detect(&vol, &params(1), None) {
+        match detect(&vol, &ACQ, &params(1), None) {
             Err(Error::Invalid(m)) => {
                 assert!(m.contains("slice 7") && m.contains("x=5, y=6"), "{m}")
             }
@@ -283,7 +287,7 @@ fn a_read_error_anywhere_is_reported_never_skipped() {
                     threshold_mode: mode,
                     ..params(threads)
                 };
-                match detect(&FailingSource { vol: &vol, bad }, &p, None) {
+                match detect(&FailingSource { vol: &vol, bad }, &ACQ, &p, None) {
                     Err(Error::Io { context, .. }) => {
                         assert_eq!(context, format!("reading slice {bad}"))
                     }
@@ -298,29 +302,40 @@ fn a_read_error_anywhere_is_reported_never_skipped() {
 fn tiny_volumes_and_bad_parameters_are_handled() {
     let vol = Volume::from_data([16, 16, 4], [1.0; 3], vec![1.0; 1024]).unwrap();
     assert!(matches!(
-        detect(&vol, &params(1), None),
+        detect(&vol, &ACQ, &params(1), None),
         Err(Error::Invalid(_))
     ));
     let vol = planted([16, 16, 5], &[], 0.5, 1);
-    assert!(detect(&vol, &params(1), None).unwrap().beads.is_empty());
+    assert!(detect(&vol, &ACQ, &params(1), None)
+        .unwrap()
+        .beads
+        .is_empty());
     let vol = planted([32, 32, 8], &[], 0.5, 1);
+    for acq in [
+        Acquisition {
+            sampling_a: 0.0,
+            ..ACQ
+        },
+        Acquisition {
+            sampling_a: f64::NAN,
+            ..ACQ
+        },
+        Acquisition {
+            bead_diameter_a: 5.0,
+            ..ACQ
+        },
+    ] {
+        assert!(
+            matches!(detect(&vol, &acq, &params(1), None), Err(Error::Invalid(_))),
+            "{acq:?}"
+        );
+    }
+    // 0 threads is every core (the library's one rule), not an error.
+    assert_eq!(
+        detect(&vol, &ACQ, &params(0), None).unwrap().beads,
+        detect(&vol, &ACQ, &params(1), None).unwrap().beads
+    );
     for p in [
-        DetectorParams {
-            sampling: 0.0,
-            ..params(1)
-        },
-        DetectorParams {
-            sampling: f64::NAN,
-            ..params(1)
-        },
-        DetectorParams {
-            fiducial_size_a: 5.0,
-            ..params(1)
-        },
-        DetectorParams {
-            threads: 0,
-            ..params(1)
-        },
         DetectorParams {
             box_size: 4,
             ..params(1)
@@ -331,7 +346,7 @@ fn tiny_volumes_and_bad_parameters_are_handled() {
         },
     ] {
         assert!(
-            matches!(detect(&vol, &p, None), Err(Error::Invalid(_))),
+            matches!(detect(&vol, &ACQ, &p, None), Err(Error::Invalid(_))),
             "{p:?}"
         );
     }
@@ -344,7 +359,7 @@ fn tiny_volumes_and_bad_parameters_are_handled() {
         threshold_mode: ThresholdMode::CentralSlab,
         ..params(1)
     };
-    let det = detect(&vol, &slab, None).unwrap();
+    let det = detect(&vol, &ACQ, &slab, None).unwrap();
     assert!(det.threshold < 0.0 && det.threshold.is_finite());
     assert_eq!(score(&truth, &det.beads).0, 1.0);
 }
@@ -359,13 +374,13 @@ fn relaxed_mode_returns_the_unfiltered_list_only_when_the_filters_leave_few() {
         mirror_corr_thr: 0.999,
         ..params(1)
     };
-    let det = detect(&vol, &strict, None).unwrap();
+    let det = detect(&vol, &ACQ, &strict, None).unwrap();
     assert!(det.beads.is_empty() && !det.counts.relaxed_used);
     let relaxed = DetectorParams {
         relaxed_min: Some(0),
         ..strict
     };
-    let det = detect(&vol, &relaxed, None).unwrap();
+    let det = detect(&vol, &ACQ, &relaxed, None).unwrap();
     assert!(det.counts.relaxed_used);
     assert_eq!(det.beads.len(), det.counts.after_border);
     assert!(det.beads.len() >= 3);
@@ -401,7 +416,7 @@ fn progress_rises_to_one_and_returning_false_cancels() {
             seen.borrow_mut().push(f);
             true
         };
-        let det = detect(&vol, &params(threads), Some(&log)).unwrap();
+        let det = detect(&vol, &ACQ, &params(threads), Some(&log)).unwrap();
         let seen = seen.into_inner();
         assert!(
             seen.len() > dims[2] / 2,
@@ -416,7 +431,7 @@ fn progress_rises_to_one_and_returning_false_cancels() {
                 calls.set(calls.get() + 1);
                 calls.get() <= stop_at
             };
-            match detect(&vol, &params(threads), Some(&stop)) {
+            match detect(&vol, &ACQ, &params(threads), Some(&stop)) {
                 Err(Error::Cancelled) => assert_eq!(calls.get(), stop_at + 1),
                 other => panic!("stop at {stop_at}: expected Cancelled, got {other:?}"),
             }
@@ -439,15 +454,19 @@ fn large_beads_are_detected_on_a_binned_volume_and_mapped_back() {
         [155.0, 140.0, 46.0],
     ];
     let vol = planted_d(dims, &truth, 24.0, 0.3, 32);
+    let acq = Acquisition {
+        bead_diameter_a: 240.0,
+        ..ACQ
+    };
     let p = DetectorParams {
-        fiducial_size_a: 240.0,
         mahalanobis_thr: 1e9,
         ..params(2)
     };
-    assert_eq!(p.effective_bin(), 2);
-    let auto = detect(&vol, &p, None).unwrap();
+    assert_eq!(p.effective_bin(acq.bead_diameter_px()), 2);
+    let auto = detect(&vol, &acq, &p, None).unwrap();
     let unbinned = detect(
         &vol,
+        &acq,
         &DetectorParams {
             bin: 1,
             ..p.clone()
@@ -473,6 +492,6 @@ fn large_beads_are_detected_on_a_binned_volume_and_mapped_back() {
     );
     assert_eq!(auto.beads.len(), truth.len(), "no extra detections");
     // A binning that leaves beads under 2 px is refused with a clear message.
-    let e = detect(&vol, &DetectorParams { bin: 16, ..p }, None).unwrap_err();
+    let e = detect(&vol, &acq, &DetectorParams { bin: 16, ..p }, None).unwrap_err();
     assert!(e.to_string().contains("binning by 16"), "{e}");
 }

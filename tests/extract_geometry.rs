@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use misalign::host::extract::{
     box_edge, extract, BorderPolicy, BoxRule, ExtractParams, Normalization,
 };
+use misalign::host::Acquisition;
 use misalign::host::{Result, SliceSource, Volume};
 use misalign::net::topology::CUBE_LEN;
 
@@ -12,7 +13,10 @@ fn raw(d: f32, s: f32) -> ExtractParams {
     ExtractParams {
         normalization: Normalization::Raw,
         threads: 1,
-        ..ExtractParams::new(d, s)
+        ..ExtractParams::new(Acquisition {
+            sampling_a: s as f64,
+            bead_diameter_a: d as f64,
+        })
     }
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use misalign::host::extract::{
     extract, resample_block, resample_block_shifted, BoxRule, ExtractParams, Normalization,
 };
+use misalign::host::Acquisition;
 use misalign::host::Volume;
 use misalign::net::topology::CUBE_LEN;
 
@@ -36,7 +37,10 @@ fn numpy_peer_dump() {
             normalization: Normalization::Raw,
             box_rule: BoxRule::XmippV1,
             threads: 1,
-            ..ExtractParams::new(100.0, s)
+            ..ExtractParams::new(Acquisition {
+                sampling_a: s as f64,
+                bead_diameter_a: 100.0,
+            })
         };
         let vol = Volume::from_data([b; 3], [s; 3], noise(b * b * b, 1000 + b as u64)).unwrap();
         let h = (b / 2) as f64;

@@ -4,6 +4,7 @@ use misalign::host::extract::{
     box_edge, extract, resample_block, resample_block_shifted, BoxRule, ExtractParams,
     Normalization,
 };
+use misalign::host::Acquisition;
 use misalign::host::Volume;
 use misalign::net::topology::CUBE_LEN;
 use std::f64::consts::PI;
@@ -225,7 +226,10 @@ fn v1_mode_matches_the_spec_copy_and_c2r() {
             normalization: Normalization::Raw,
             box_rule: BoxRule::XmippV1,
             threads: 1,
-            ..ExtractParams::new(100.0, sampling)
+            ..ExtractParams::new(Acquisition {
+                sampling_a: sampling as f64,
+                bead_diameter_a: 100.0,
+            })
         };
         assert_eq!(box_edge(&p).unwrap().edge, want_edge);
         let b = want_edge;

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use misalign::host::detector::{detect, DetectorParams};
 use misalign::host::mrc::{MrcFile, MrcMode, MrcWriter};
-use misalign::host::SliceSource;
+use misalign::host::{Acquisition, SliceSource};
 
 /// Writes `src` to `path` slice by slice (the whole volume is never in memory).
 fn render(src: &synth::Synthetic, path: &std::path::Path) -> misalign::host::Result<()> {
@@ -67,14 +67,16 @@ fn main() {
             std::process::exit(1);
         }
     };
+    let acq = Acquisition {
+        sampling_a: 10.0,
+        bead_diameter_a: 100.0,
+    };
     let p = DetectorParams {
-        sampling: 10.0,
-        fiducial_size_a: 100.0,
         threads,
         ..DetectorParams::default()
     };
     let t0 = Instant::now();
-    let det = match detect(&src, &p, None) {
+    let det = match detect(&src, &acq, &p, None) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("detector_bench: {e}");

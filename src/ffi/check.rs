@@ -6,11 +6,12 @@ use super::detect::misalign_detect_options;
 use super::error::{guard, misalign_status, Failure};
 use super::progress::{self, misalign_progress_fn};
 use super::ptr;
-use super::volume::{misalign_volume, thread_count, view};
+use super::volume::{misalign_volume, view};
 use crate::decide::{Criterion, StageSummary, Verdict};
 use crate::host::check::{analyze, CheckParams};
 use crate::host::extract::{BorderPolicy, Normalization};
 use crate::host::networks::Networks;
+use crate::host::Acquisition;
 
 /// The strong and the weak network a check needs (opaque). Create with
 /// `misalign_networks_baked` or `misalign_networks_from_files`, release with
@@ -130,7 +131,7 @@ impl misalign_check_options {
     fn defaults() -> Self {
         let p = CheckParams::default();
         misalign_check_options {
-            fiducial_size_a: p.fiducial_size_a as f64,
+            fiducial_size_a: Acquisition::default().bead_diameter_a,
             weak_threshold: p.threshold.unwrap_or(f32::NAN),
             criterion: match p.criterion {
                 Criterion::Mean => MISALIGN_CRITERION_MEAN,
@@ -148,8 +149,8 @@ impl misalign_check_options {
         }
     }
 
-    /// The pipeline's parameters for a volume of `sampling_a` Å/voxel.
-    fn params(&self, sampling_a: f32) -> Result<CheckParams, Failure> {
+    /// The pipeline's parameters.
+    fn params(&self) -> Result<CheckParams, Failure> {
         let criterion = match self.criterion {
             MISALIGN_CRITERION_MEAN => Criterion::Mean,
             MISALIGN_CRITERION_VOTES => Criterion::Votes,
@@ -170,13 +171,7 @@ impl misalign_check_options {
                 self.weak_threshold
             )));
         };
-        let mut det = self.detector;
-        det.fiducial_size_a = self.fiducial_size_a;
-        det.threads = self.threads;
-        det.progress = None;
         Ok(CheckParams {
-            fiducial_size_a: self.fiducial_size_a as f32,
-            sampling_a: Some(sampling_a),
             threshold,
             criterion,
             normalization,
@@ -185,8 +180,8 @@ impl misalign_check_options {
             } else {
                 BorderPolicy::Skip
             },
-            detector: det.params(sampling_a),
-            threads: thread_count(self.threads),
+            detector: self.detector.params(),
+            threads: self.threads as usize,
             html: false,
             ..CheckParams::default()
         })
@@ -348,11 +343,12 @@ pub unsafe extern "C" fn misalign_check(
             }
             Some(list)
         };
-        let params = opts.params(vol.sampling_a)?;
+        let params = opts.params()?;
+        let acq = Acquisition::new(vol.sampling_a as f64, opts.fiducial_size_a)?;
         let report = progress::closure(opts.progress, opts.progress_user_data);
         let analysis = analyze(
             &src,
-            vol.sampling_a,
+            &acq,
             positions.as_deref(),
             &params,
             &nets.nets,
@@ -451,9 +447,10 @@ mod tests {
         let truth = [[30.0, 25.0, 20.0], [65.0, 30.0, 18.0], [40.0, 58.0, 22.0]];
         let data = planted(dims, &truth);
         let opts = misalign_check_options_default();
-        let params = opts.params(10.0).expect("default options are valid");
+        let params = opts.params().expect("default options are valid");
         let src = VolumeView::new(dims, [10.0; 3], &data).expect("view");
-        let want = analyze(&src, 10.0, Some(&truth), &params, &nets, None).expect("analysis");
+        let acq = Acquisition::new(10.0, opts.fiducial_size_a).expect("acquisition");
+        let want = analyze(&src, &acq, Some(&truth), &params, &nets, None).expect("analysis");
 
         let handle = misalign_networks { nets };
         let vol = misalign_volume::of(&data, dims, 10.0);

@@ -4,8 +4,9 @@ use std::ffi::c_void;
 use super::error::{guard, misalign_status, Failure};
 use super::progress::{self, misalign_progress_fn};
 use super::ptr;
-use super::volume::{misalign_volume, thread_count, view};
+use super::volume::{misalign_volume, view};
 use crate::host::detector::{detect, DetectorParams, ThresholdMode};
+use crate::host::Acquisition;
 
 /// Settings of the fiducial detector. Get the defaults from `misalign_detect_options_default()`
 /// and change what you need; every field is validated by `misalign_detect`.
@@ -45,7 +46,7 @@ impl misalign_detect_options {
     fn defaults() -> Self {
         let d = DetectorParams::default();
         misalign_detect_options {
-            fiducial_size_a: d.fiducial_size_a,
+            fiducial_size_a: Acquisition::default().bead_diameter_a,
             threads: 0,
             sd_thr: d.sd_thr,
             min_area: u32::try_from(d.min_area).unwrap_or(u32::MAX),
@@ -62,11 +63,9 @@ impl misalign_detect_options {
         }
     }
 
-    /// The detector's parameters for a volume of `sampling_a` Å/voxel (validated by `detect`).
-    pub(crate) fn params(&self, sampling_a: f32) -> DetectorParams {
+    /// The detector's parameters (validated by `detect`).
+    pub(crate) fn params(&self) -> DetectorParams {
         DetectorParams {
-            sampling: sampling_a as f64,
-            fiducial_size_a: self.fiducial_size_a,
             box_size: self.box_size as usize,
             sd_thr: self.sd_thr,
             min_area: self.min_area as usize,
@@ -78,7 +77,7 @@ impl misalign_detect_options {
             } else {
                 ThresholdMode::CentralSlab
             },
-            threads: thread_count(self.threads),
+            threads: self.threads as usize,
             bin: self.bin as usize,
             ..DetectorParams::default()
         }
@@ -157,7 +156,8 @@ pub unsafe extern "C" fn misalign_detect(
         let out = unsafe { ptr::slice_mut(beads_xyz, values, "beads_xyz") }?;
         let report = progress::closure(opts.progress, opts.progress_user_data);
         let report = report.as_ref().map(|f| f as &dyn Fn(f32) -> bool);
-        let found = detect(&src, &opts.params(vol.sampling_a), report)?.beads;
+        let acq = Acquisition::new(vol.sampling_a as f64, opts.fiducial_size_a)?;
+        let found = detect(&src, &acq, &opts.params(), report)?.beads;
         for (dst, b) in out.chunks_exact_mut(3).zip(&found) {
             dst.copy_from_slice(b);
         }
@@ -219,7 +219,8 @@ mod tests {
         let mut opts = misalign_detect_options_default();
         opts.threads = 2;
         let view = VolumeView::new(dims, [10.0; 3], &data).expect("view");
-        let want = detect(&view, &opts.params(10.0), None)
+        let acq = Acquisition::new(10.0, opts.fiducial_size_a).expect("acquisition");
+        let want = detect(&view, &acq, &opts.params(), None)
             .expect("detect")
             .beads;
         assert!(!want.is_empty());

@@ -170,8 +170,7 @@ pub unsafe extern "C" fn misalign_network_score(
                 ptr::slice_mut(scores, n_cubes, "scores")?,
             )
         };
-        let threads = super::volume::thread_count(threads);
-        let s = score_cubes(&net.net, input, normalize, threads)?;
+        let s = score_cubes(&net.net, input, normalize, threads as usize)?;
         output.copy_from_slice(&s);
         Ok(())
     })

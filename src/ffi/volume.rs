@@ -70,15 +70,6 @@ pub(crate) unsafe fn view<'a>(v: &misalign_volume) -> Result<VolumeView<'a>, Fai
     Ok(VolumeView::new(dims, [s, s, s], data)?)
 }
 
-/// Worker threads for a caller's request: 0 means one per available CPU.
-pub(crate) fn thread_count(requested: u32) -> usize {
-    if requested == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        requested as usize
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

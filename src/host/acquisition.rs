@@ -60,6 +60,33 @@ impl Acquisition {
     }
 }
 
+/// What the user said about a tomogram's acquisition before its file is opened: the bead
+/// diameter, and the voxel size unless the MRC header's is to be used.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AcquisitionInput {
+    /// Voxel size in Å/voxel; `None` reads it from the MRC header.
+    pub sampling_a: Option<f64>,
+    /// Gold bead diameter in Å (default 100 Å = 10 nm gold).
+    pub bead_diameter_a: f64,
+}
+
+impl Default for AcquisitionInput {
+    fn default() -> Self {
+        AcquisitionInput {
+            sampling_a: None,
+            bead_diameter_a: Acquisition::default().bead_diameter_a,
+        }
+    }
+}
+
+impl AcquisitionInput {
+    /// The acquisition of the tomogram at `path` whose header gives `header_voxel` (Å, x y z).
+    pub fn resolve(&self, header_voxel: [f32; 3], path: &Path) -> Result<Acquisition> {
+        let sampling_a = resolve_sampling(self.sampling_a, header_voxel, path)?;
+        Acquisition::new(sampling_a, self.bead_diameter_a)
+    }
+}
+
 /// The voxel size to use: the user's when given, else the MRC header's, whose three axes must
 /// then agree (a 2D-style header with Z = 0 is accepted). `path` names the file in errors.
 pub fn resolve_sampling(user: Option<f64>, header: [f32; 3], path: &Path) -> Result<f64> {
@@ -119,7 +146,31 @@ mod tests {
         assert!(Acquisition::new(0.0, 100.0).is_err());
         assert!(Acquisition::new(10.0, f64::INFINITY).is_err());
         assert!(Acquisition::new(-1.0, 100.0).is_err());
-        assert_eq!(Acquisition::new(8.0, 100.0).unwrap().bead_diameter_px(), 12.5);
+        assert_eq!(
+            Acquisition::new(8.0, 100.0).unwrap().bead_diameter_px(),
+            12.5
+        );
+    }
+
+    #[test]
+    fn input_resolves_against_the_header() {
+        let p = Path::new("t.mrc");
+        let user = AcquisitionInput {
+            sampling_a: None,
+            bead_diameter_a: 50.0,
+        };
+        let a = user.resolve([5.0; 3], p).unwrap();
+        assert_eq!((a.sampling_a, a.bead_diameter_a), (5.0, 50.0));
+        let forced = AcquisitionInput {
+            sampling_a: Some(8.0),
+            ..user
+        };
+        assert_eq!(forced.resolve([5.0, 6.0, 7.0], p).unwrap().sampling_a, 8.0);
+        let bad = AcquisitionInput {
+            bead_diameter_a: -5.0,
+            ..user
+        };
+        assert!(bad.resolve([5.0; 3], p).is_err());
     }
 
     #[test]

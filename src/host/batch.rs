@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::host::check::{check_tomogram, CheckOutcome, CheckParams};
 use crate::host::networks::Networks;
-use crate::host::{Error, Result};
+use crate::host::{resolve_threads, AcquisitionInput, Error, Result};
 
 /// Expands command-line inputs into tomogram paths, in a stable order without duplicates.
 ///
@@ -159,7 +159,8 @@ pub struct BatchOptions<'a> {
     pub out: &'a Path,
     /// Recompute even when a complete report exists.
     pub force: bool,
-    /// Total threads; split between concurrent tomograms and the work inside each.
+    /// Total threads (0 = every core); split between concurrent tomograms and the work inside
+    /// each.
     pub threads: usize,
     /// Force `out/<stem>/` folders even for one tomogram (watch mode).
     pub always_subdirs: bool,
@@ -174,12 +175,13 @@ pub struct BatchOptions<'a> {
 /// keeps both cores busy through the serial parts (header reads, report writing).
 pub fn run_batch(
     tomograms: &[PathBuf],
+    acquisition: &AcquisitionInput,
     params: &CheckParams,
     nets: &Networks,
     opts: &BatchOptions,
 ) -> Vec<ItemResult> {
     let n = tomograms.len();
-    let threads = opts.threads.max(1);
+    let threads = resolve_threads(opts.threads);
     let workers = threads.min(n).max(1);
     let mut inner = params.clone();
     inner.threads = (threads / workers).max(1);
@@ -200,7 +202,7 @@ pub fn run_batch(
                 let item = if !opts.force && is_complete(&dir) {
                     ItemResult::AlreadyDone(tomo.clone())
                 } else {
-                    match check_tomogram(tomo, &inner, nets, &dir) {
+                    match check_tomogram(tomo, acquisition, &inner, nets, &dir) {
                         Ok(o) => ItemResult::Done(o),
                         Err(e) => ItemResult::Failed(tomo.clone(), e),
                     }
@@ -238,6 +240,7 @@ pub struct WatchOptions {
 /// Existing complete reports are skipped, so a restarted watcher resumes where it stopped.
 pub fn watch(
     dir: &Path,
+    acquisition: &AcquisitionInput,
     params: &CheckParams,
     nets: &Networks,
     opts: &BatchOptions,
@@ -280,7 +283,7 @@ pub fn watch(
                 always_subdirs: true,
                 on_item: opts.on_item,
             };
-            results.extend(run_batch(&ready, params, nets, &watch_opts));
+            results.extend(run_batch(&ready, acquisition, params, nets, &watch_opts));
         }
         if let Some(idle) = wopts.idle_exit {
             if last_new.elapsed() >= idle {

@@ -12,7 +12,10 @@ use crate::host::infer::score_cubes;
 use crate::host::mrc::MrcFile;
 use crate::host::networks::Networks;
 use crate::host::report::{self, BeadRow, Pictures, TomogramReport};
-use crate::host::{report_progress, Error, Progress, Result, SliceSource};
+use crate::host::{
+    report_progress, resolve_threads, Acquisition, AcquisitionInput, Error, Progress, Result,
+    SliceSource,
+};
 
 /// Where bead positions come from.
 #[derive(Clone, Debug)]
@@ -23,22 +26,20 @@ pub enum BeadSource {
     File(PathBuf),
 }
 
-/// Everything `misalign check` can be told, with the defaults of the Scipion protocol.
+/// How `misalign check` works on a tomogram, with the defaults of the Scipion protocol. The
+/// tomogram's voxel size and bead diameter are not here: they come as an [`Acquisition`] (or an
+/// [`AcquisitionInput`] still to be resolved against the MRC header).
 #[derive(Clone, Debug)]
 pub struct CheckParams {
-    /// Bead diameter in Å (default 100 Å = 10 nm gold).
-    pub fiducial_size_a: f32,
-    /// Tomogram voxel size in Å; `None` reads it from the MRC header.
-    pub sampling_a: Option<f32>,
     pub beads: BeadSource,
     /// Weak-network threshold on the mean score (Scipion default 0.45).
     pub threshold: Option<f32>,
     pub criterion: Criterion,
     pub normalization: Normalization,
     pub border: BorderPolicy,
-    /// Detector settings other than sampling, bead size and threads.
+    /// Detector settings other than threads.
     pub detector: DetectorParams,
-    /// Worker threads for detection, extraction and scoring.
+    /// Worker threads for detection, extraction and scoring; 0 = every core.
     pub threads: usize,
     /// Write `report.html` with pictures (costs a central slice read and PNG encoding).
     pub html: bool,
@@ -47,8 +48,6 @@ pub struct CheckParams {
 impl Default for CheckParams {
     fn default() -> Self {
         CheckParams {
-            fiducial_size_a: 100.0,
-            sampling_a: None,
             beads: BeadSource::Detector,
             threshold: Some(0.45),
             criterion: Criterion::Mean,
@@ -119,69 +118,54 @@ pub struct Analysis {
 }
 
 /// Runs detection (or takes `positions`), extraction, both networks and the decision on any
-/// slice source — a file read lazily, or a volume in memory (the C ABI's route).
+/// slice source — a file read lazily, or a volume in memory (the C ABI's route) — of the given
+/// acquisition.
 ///
-/// `sampling_a` is the tomogram voxel size in Å. `positions` (0-based voxels) replace the
-/// detector when given. `progress` sees detection as 0 … 0.8 (finely), 0.85 after extraction,
+/// `positions` (0-based voxels) replace the detector when given. `progress` sees detection as 0 … 0.8 (finely), 0.85 after extraction,
 /// 0.9 after the strong network and 1.0 at the end; it may cancel ([`Progress`]).
 pub fn analyze(
     src: &dyn SliceSource,
-    sampling_a: f32,
+    acq: &Acquisition,
     positions: Option<&[[f64; 3]]>,
     params: &CheckParams,
     nets: &Networks,
     progress: Option<Progress<'_>>,
 ) -> Result<Analysis> {
-    if !(params.fiducial_size_a.is_finite() && params.fiducial_size_a > 0.0) {
-        return Err(Error::Invalid(format!(
-            "fiducial size must be a positive number of Å, got {}",
-            params.fiducial_size_a
-        )));
-    }
-    if !(sampling_a.is_finite() && sampling_a > 0.0) {
-        return Err(Error::Invalid(format!(
-            "sampling must be a positive number of Å/voxel, got {sampling_a}"
-        )));
-    }
+    acq.validate()?;
+    let threads = resolve_threads(params.threads);
     let detected;
     let positions = match positions {
         Some(p) => p,
         None => {
-            let mut dp = params.detector.clone();
-            dp.sampling = sampling_a as f64;
-            dp.fiducial_size_a = params.fiducial_size_a as f64;
-            dp.threads = params.threads;
+            let dp = DetectorParams {
+                threads,
+                ..params.detector.clone()
+            };
             let scaled = progress.map(|p| move |f: f32| p(0.8 * f));
             let scaled = scaled.as_ref().map(|f| f as Progress<'_>);
-            detected = detector::detect(src, &dp, scaled)?.beads;
+            detected = detector::detect(src, acq, &dp, scaled)?.beads;
             &detected
         }
     };
 
     let ep = ExtractParams {
-        bead_diameter_a: params.fiducial_size_a,
-        tomogram_sampling_a: sampling_a,
+        acquisition: *acq,
         normalization: params.normalization,
         border: params.border,
         box_rule: BoxRule::Even,
-        threads: params.threads,
+        threads,
     };
     let cubes = extract::extract(src, positions, &ep)?;
     report_progress(progress, 0.85)?;
 
     // Extraction normalised the cubes already (per cube, or the Xmipp way).
-    let strong = score_cubes(nets.strong(), &cubes.cubes, false, params.threads)?;
+    let strong = score_cubes(nets.strong(), &cubes.cubes, false, threads)?;
     let strong_passes = decide::summarize(&strong)
         .is_some_and(|s| decide::strong_stage_passes(&s, params.criterion));
     report_progress(progress, 0.9)?;
     // The weak network only runs when the strong one lets the tomogram through (paper).
     let weak = if strong_passes {
-        Some(score_cubes(
-            nets.weak(),
-            &cubes.cubes,
-            false,
-            params.threads,
-        )?)
+        Some(score_cubes(nets.weak(), &cubes.cubes, false, threads)?)
     } else {
         None
     };
@@ -208,9 +192,11 @@ pub fn analyze(
     })
 }
 
-/// Checks one tomogram file and writes its report folder `out_dir`.
+/// Checks one tomogram file and writes its report folder `out_dir`; `acquisition` is resolved
+/// against the file's header.
 pub fn check_tomogram(
     tomogram: &Path,
+    acquisition: &AcquisitionInput,
     params: &CheckParams,
     nets: &Networks,
     out_dir: &Path,
@@ -218,13 +204,13 @@ pub fn check_tomogram(
     let start = Instant::now();
     let mrc = MrcFile::open(tomogram)?;
     let dims = mrc.dims();
-    let sampling = resolve_sampling(params.sampling_a, mrc.voxel_size(), tomogram)?;
+    let acq = acquisition.resolve(mrc.voxel_size(), tomogram)?;
     let from_file = match &params.beads {
         BeadSource::Detector => None,
         BeadSource::File(path) => {
             let ctx = CoordContext {
                 dims: Some(dims),
-                sampling: Some(sampling as f64),
+                sampling: Some(acq.sampling_a),
                 ..CoordContext::default()
             };
             Some((
@@ -235,7 +221,7 @@ pub fn check_tomogram(
     };
     let mut analysis = analyze(
         &mrc,
-        sampling,
+        &acq,
         from_file.as_ref().map(|(p, _)| p.as_slice()),
         params,
         nets,
@@ -246,8 +232,8 @@ pub fn check_tomogram(
     let report = TomogramReport {
         tomogram: tomogram.to_path_buf(),
         dims,
-        sampling_a: sampling,
-        bead_diameter_a: params.fiducial_size_a,
+        sampling_a: acq.sampling_a as f32,
+        bead_diameter_a: acq.bead_diameter_a as f32,
         cube_sampling_a: analysis.cube_sampling_a,
         coords_source: analysis.coords_source.clone(),
         criterion: params.criterion,
@@ -283,45 +269,4 @@ pub fn check_tomogram(
         n_skipped: report.n_skipped,
         elapsed_s: start.elapsed().as_secs_f64(),
     })
-}
-
-/// The voxel size to use: the user's, else the header's (all three axes must agree then).
-fn resolve_sampling(user: Option<f32>, header: [f32; 3], path: &Path) -> Result<f32> {
-    if let Some(s) = user {
-        if s.is_finite() && s > 0.0 {
-            return Ok(s);
-        }
-        return Err(Error::Invalid(format!(
-            "--sampling must be a positive number of Å/voxel, got {s}"
-        )));
-    }
-    let [x, y, z] = header;
-    if !(x.is_finite() && x > 0.0) {
-        return Err(Error::Invalid(format!(
-            "{} has no voxel size in its header (CELLA/MX); give --sampling in Å/voxel",
-            path.display()
-        )));
-    }
-    if (y - x).abs() > 1e-3 * x || (z > 0.0 && (z - x).abs() > 1e-3 * x) {
-        return Err(Error::Invalid(format!(
-            "{} has anisotropic voxels {x}×{y}×{z} Å; give --sampling explicitly",
-            path.display()
-        )));
-    }
-    Ok(x)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sampling_comes_from_user_then_header() {
-        let p = Path::new("t.mrc");
-        assert_eq!(resolve_sampling(Some(7.0), [0.0; 3], p).unwrap(), 7.0);
-        assert_eq!(resolve_sampling(None, [10.0, 10.0, 10.0], p).unwrap(), 10.0);
-        assert!(resolve_sampling(None, [0.0; 3], p).is_err());
-        assert!(resolve_sampling(None, [10.0, 12.0, 10.0], p).is_err());
-        assert!(resolve_sampling(Some(f32::NAN), [10.0; 3], p).is_err());
-    }
 }

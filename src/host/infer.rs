@@ -1,7 +1,7 @@
 //! Scoring many cubes: weight-file loading and threaded batch inference on the no_std network.
 use std::path::Path;
 
-use crate::host::{Error, Result};
+use crate::host::{resolve_threads, Error, Result};
 use crate::net::forward::{logit, normalize_cube, sigmoid, Prepared, Scratch};
 use crate::net::topology::CUBE_LEN;
 use crate::net::weights::WeightFile;
@@ -52,11 +52,11 @@ pub fn load_weights(path: &Path) -> Result<Box<Prepared>> {
 }
 
 /// Scores `cubes` (N·[`CUBE_LEN`] values, cube after cube, each x fastest then y then z) with
-/// `threads` worker threads (1 runs on the calling thread). With `normalize`, each cube is first
+/// `threads` worker threads (1 runs on the calling thread, 0 = every core). With `normalize`, each cube is first
 /// brought to mean 0 / sd 1 ([`normalize_cube`]); otherwise it is used as given. Output order is
 /// the input order, whatever the thread count.
 ///
-/// Errors: a length that is not a multiple of `CUBE_LEN`, `threads == 0`, or a cube with a NaN
+/// Errors: a length that is not a multiple of `CUBE_LEN`, or a cube with a NaN
 /// or infinite voxel (named by index).
 pub fn score_cubes(
     net: &Prepared,
@@ -70,11 +70,7 @@ pub fn score_cubes(
             cubes.len()
         )));
     }
-    if threads == 0 {
-        return Err(Error::Invalid(
-            "scoring cubes: thread count must be ≥ 1".into(),
-        ));
-    }
+    let threads = resolve_threads(threads);
     let n = cubes.len() / CUBE_LEN;
     let mut scores = vec![0.0f32; n];
     let workers = threads.min(n.max(1));

@@ -19,6 +19,6 @@ pub mod sim;
 pub mod volume;
 pub mod xmipp_score;
 
-pub use acquisition::{resolve_sampling, resolve_threads, Acquisition};
+pub use acquisition::{resolve_sampling, resolve_threads, Acquisition, AcquisitionInput};
 pub use error::{report_progress, Error, Progress, Result};
 pub use volume::{SliceSource, Volume, VolumeView};

@@ -9,7 +9,7 @@ use misalign::host::batch::{self, BatchOptions, ItemResult, WatchOptions};
 use misalign::host::check::{BeadSource, CheckParams};
 use misalign::host::extract::{BorderPolicy, Normalization};
 use misalign::host::networks::Networks;
-use misalign::host::{Error, Result};
+use misalign::host::{AcquisitionInput, Error, Result};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum CriterionArg {
@@ -114,9 +114,11 @@ pub fn run(args: Args) -> Result<()> {
         (Some(s), Some(w)) => Networks::from_files(s, w)?,
         _ => Networks::baked()?,
     };
+    let acquisition = AcquisitionInput {
+        sampling_a: args.sampling.map(f64::from),
+        bead_diameter_a: args.fiducial_size as f64,
+    };
     let mut params = CheckParams {
-        fiducial_size_a: args.fiducial_size,
-        sampling_a: args.sampling,
         threshold: (!args.no_threshold).then_some(args.threshold),
         criterion: match args.criterion {
             CriterionArg::Mean => Criterion::Mean,
@@ -177,7 +179,7 @@ pub fn run(args: Args) -> Result<()> {
             poll: Duration::from_secs_f64(args.poll.max(0.05)),
             idle_exit: args.idle_exit.map(Duration::from_secs_f64),
         };
-        batch::watch(dir, &params, &nets, &opts, &w)?
+        batch::watch(dir, &acquisition, &params, &nets, &opts, &w)?
     } else {
         let tomos = batch::expand_inputs(&args.tomograms)?;
         if tomos.is_empty() {
@@ -191,7 +193,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             params.beads = BeadSource::File(c.clone());
         }
-        batch::run_batch(&tomos, &params, &nets, &opts)
+        batch::run_batch(&tomos, &acquisition, &params, &nets, &opts)
     };
 
     if results.len() > 1 {

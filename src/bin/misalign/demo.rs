@@ -8,7 +8,7 @@ use misalign::host::check::CheckParams;
 use misalign::host::mrc::{write_volume, MrcMode};
 use misalign::host::networks::Networks;
 use misalign::host::sim::{simulate_tomogram, Misalignment, TomogramParams};
-use misalign::host::{Error, Result};
+use misalign::host::{AcquisitionInput, Error, Result};
 
 /// Simulate an aligned and a misaligned tomogram (bananas, 200 Å) and check both.
 #[derive(ClapArgs, Debug)]
@@ -73,7 +73,7 @@ pub fn run(args: Args) -> Result<()> {
         always_subdirs: true,
         on_item: &print,
     };
-    let results = run_batch(&paths, &params, &nets, &opts);
+    let results = run_batch(&paths, &AcquisitionInput::default(), &params, &nets, &opts);
     for r in &results {
         match r {
             ItemResult::Done(o) => {

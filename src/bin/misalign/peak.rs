@@ -8,7 +8,7 @@ use clap::Args as ClapArgs;
 use misalign::host::coords::{write_coordinates, CoordContext, CoordFormat};
 use misalign::host::detector::{detect, DetectorParams, ThresholdMode};
 use misalign::host::mrc::MrcFile;
-use misalign::host::{Error, Result, SliceSource};
+use misalign::host::{resolve_sampling, Acquisition, Error, Result, SliceSource};
 
 /// Options of `misalign peak`.
 #[derive(ClapArgs, Debug)]
@@ -100,25 +100,14 @@ pub fn run(a: Args) -> Result<()> {
         )));
     }
     let src = MrcFile::open(&a.vol)?;
-    let sampling = match a.sampling {
-        Some(s) => s,
-        None => {
-            let v = src.voxel_size()[0] as f64;
-            if !(v.is_finite() && v > 0.0) {
-                return Err(Error::Invalid(format!(
-                    "{}: the header has no voxel size; pass --sampling (Å/px)",
-                    a.vol.display()
-                )));
-            }
-            v
-        }
-    };
+    let acq = Acquisition::new(
+        resolve_sampling(a.sampling, src.voxel_size(), &a.vol)?,
+        a.fiducial_size,
+    )?;
     let threads = a
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let p = DetectorParams {
-        sampling,
-        fiducial_size_a: a.fiducial_size,
         box_size: a.box_size,
         number_samp_slices: a.number_samp_slices,
         sd_thr: a.sd_thr,
@@ -147,7 +136,7 @@ pub fn run(a: Args) -> Result<()> {
         true
     };
     let progress: Option<&dyn Fn(f32) -> bool> = if a.quiet { None } else { Some(&report) };
-    let det = detect(&src, &p, progress)?;
+    let det = detect(&src, &acq, &p, progress)?;
     if !a.quiet && last.get() >= 0 {
         eprintln!();
     }
@@ -158,7 +147,7 @@ pub fn run(a: Args) -> Result<()> {
     };
     let ctx = CoordContext {
         dims: Some(src.dims()),
-        sampling: Some(sampling),
+        sampling: Some(acq.sampling_a),
         tomo_name: None,
     };
     write_coordinates(&a.output, &points, format, &ctx)?;

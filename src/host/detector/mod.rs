@@ -19,17 +19,16 @@ pub use slices::ThresholdMode;
 
 use crate::detect::{bandpass::BandPass, profile};
 use crate::host::fft::fast_len;
-use crate::host::{report_progress, Error, Progress, Result, SliceSource};
+use crate::host::{
+    report_progress, resolve_threads, Acquisition, Error, Progress, Result, SliceSource,
+};
 use refine::Cube;
 
 /// Detector settings. Defaults are the original program's (not Scipion's: Scipion passes
-/// `sd_thr` 3, `min_area` 50 and relaxed mode with 3).
+/// `sd_thr` 3, `min_area` 50 and relaxed mode with 3). The voxel size and the bead diameter are
+/// not settings but facts of the tomogram: [`detect`] takes them as an [`Acquisition`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct DetectorParams {
-    /// Pixel size in Å/px (`--samplingRate`; the original's default is 1).
-    pub sampling: f64,
-    /// Bead diameter in Å (`--fiducialSize`).
-    pub fiducial_size_a: f64,
     /// Box edge in px for the filters and the border margin (box/2) (`--boxSize`).
     pub box_size: usize,
     /// Slices of the central slab the threshold statistics come from (`--numberSampSlices`),
@@ -50,7 +49,8 @@ pub struct DetectorParams {
     pub bandpass_width: f32,
     /// Where the threshold statistics come from.
     pub threshold_mode: ThresholdMode,
-    /// Worker threads (≥ 1); the result does not depend on it.
+    /// Worker threads, 0 = every core ([`crate::host::resolve_threads`]); the result does not
+    /// depend on it.
     pub threads: usize,
     /// Detect on the tomogram binned by this factor (means of b×b×b blocks; positions are
     /// mapped back to full-resolution voxels). 0 = automatic: ⌊D/10⌋ for beads of D ≥ 20 px,
@@ -61,8 +61,6 @@ pub struct DetectorParams {
 impl Default for DetectorParams {
     fn default() -> Self {
         DetectorParams {
-            sampling: 1.0,
-            fiducial_size_a: 100.0,
             box_size: 32,
             number_samp_slices: 10,
             sd_thr: 5.0,
@@ -79,16 +77,11 @@ impl Default for DetectorParams {
 }
 
 impl DetectorParams {
-    /// Bead diameter in pixels, D = fiducial size / sampling.
-    pub fn diameter_px(&self) -> f64 {
-        self.fiducial_size_a / self.sampling
-    }
-
-    /// The binning factor used: `bin`, or for 0 ⌊D/10⌋ when D ≥ 20 px, else 1.
-    pub fn effective_bin(&self) -> usize {
+    /// The binning factor used for beads of `d` px: `bin`, or for 0 ⌊D/10⌋ when D ≥ 20 px,
+    /// else 1.
+    pub fn effective_bin(&self, d: f64) -> usize {
         match self.bin {
             0 => {
-                let d = self.diameter_px();
                 if d >= 20.0 {
                     (d / 10.0) as usize
                 } else {
@@ -99,21 +92,12 @@ impl DetectorParams {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    fn validate(&self, acq: &Acquisition) -> Result<()> {
         let bad = |m: String| Err(Error::Invalid(format!("fiducial detector: {m}")));
-        if !(self.sampling.is_finite() && self.sampling > 0.0) {
-            return bad(format!(
-                "sampling must be a positive number of Å/px, got {}",
-                self.sampling
-            ));
+        if let Err(e) = acq.validate() {
+            return bad(e.to_string());
         }
-        if !(self.fiducial_size_a.is_finite() && self.fiducial_size_a > 0.0) {
-            return bad(format!(
-                "bead diameter must be positive Å, got {}",
-                self.fiducial_size_a
-            ));
-        }
-        let d = self.diameter_px();
+        let d = acq.bead_diameter_px();
         if !(2.0..=512.0).contains(&d) {
             return bad(format!("bead diameter of {d:.2} px is outside 2 … 512 px (check sampling and fiducial size)"));
         }
@@ -139,10 +123,7 @@ impl DetectorParams {
                 self.bandpass_width
             ));
         }
-        if self.threads == 0 {
-            return bad("threads must be at least 1".into());
-        }
-        let b = self.effective_bin();
+        let b = self.effective_bin(d);
         if !(2.0..=512.0).contains(&(d / b as f64)) {
             return bad(format!(
                 "binning by {b} leaves beads of {:.2} px (must be 2 … 512 px)",
@@ -198,8 +179,9 @@ pub struct Detection {
     pub timings: StageTimings,
 }
 
-/// Finds the gold beads of a tomogram, reading it slice by slice from `src` (binned first
-/// when [`DetectorParams::effective_bin`] > 1; positions are always full-resolution voxels).
+/// Finds the gold beads of a tomogram of the given [`Acquisition`], reading it slice by slice
+/// from `src` (binned first when [`DetectorParams::effective_bin`] > 1; positions are always
+/// full-resolution voxels).
 ///
 /// `progress` receives the completed fraction (0 … 1) after every slice pair and stage, and
 /// can cancel ([`Progress`]). Errors: invalid parameters, a volume smaller than 8×8×5,
@@ -207,19 +189,23 @@ pub struct Detection {
 /// flat or bead-free volume gives an empty list.
 pub fn detect(
     src: &dyn SliceSource,
+    acq: &Acquisition,
     p: &DetectorParams,
     progress: Option<Progress<'_>>,
 ) -> Result<Detection> {
-    p.validate()?;
-    let b = p.effective_bin();
+    p.validate(acq)?;
+    let b = p.effective_bin(acq.bead_diameter_px());
     if b > 1 {
         let binned = binned::Binned::new(src, b);
+        let coarse = Acquisition {
+            sampling_a: acq.sampling_a * b as f64,
+            ..*acq
+        };
         let q = DetectorParams {
-            sampling: p.sampling * b as f64,
             bin: 1,
             ..p.clone()
         };
-        let mut det = detect(&binned, &q, progress)?;
+        let mut det = detect(&binned, &coarse, &q, progress)?;
         det.beads = det.beads.into_iter().map(|q| binned.unbin(q)).collect();
         return Ok(det);
     }
@@ -231,7 +217,8 @@ pub fn detect(
         )));
     }
     crate::host::volume::voxel_count(dims)?;
-    let d = p.diameter_px();
+    let d = acq.bead_diameter_px();
+    let threads = resolve_threads(p.threads);
     // rustfft takes any 5-smooth side: no power-of-two padding (1440 stays 1440, not 2048).
     let (n, m) = (fast_len(nx), fast_len(ny));
     let bp = BandPass::with_sides(nx, ny, n, m, d, p.bandpass_width).map_err(|e| {
@@ -244,7 +231,7 @@ pub fn detect(
     let pass = slices::Pass {
         src,
         bp,
-        threads: p.threads,
+        threads,
         min_area: p.min_area,
         sd_thr: p.sd_thr,
         mode: p.threshold_mode,
@@ -265,7 +252,7 @@ pub fn detect(
     let t0 = Instant::now();
     let cen = refine::Centring::new(d);
     let cubes: Vec<Cube> = chains.iter().map(|&c| cen.cube(c)).collect();
-    let located = map_cubes(src, &cubes, p.threads, |i, cube, data| {
+    let located = map_cubes(src, &cubes, threads, |i, cube, data| {
         Ok(cen.locate(cube, data)?.unwrap_or(chains[i]))
     })?;
     let inside = |q: &[f64; 3]| (0..3).all(|a| q[a] >= 0.0 && q[a] <= (dims[a] - 1) as f64);
@@ -287,7 +274,7 @@ pub fn detect(
         .iter()
         .map(|&q| refine::box_cube(q, p.box_size))
         .collect();
-    let scores = map_cubes(src, &boxes, p.threads, |i, cube, data| {
+    let scores = map_cubes(src, &boxes, threads, |i, cube, data| {
         refine::score(unfiltered[i], cube, data)
     })?;
     let kept: Vec<usize> = (0..unfiltered.len())

@@ -14,7 +14,7 @@ mod resample;
 
 use std::collections::BTreeMap;
 
-use crate::host::{Error, Result, SliceSource};
+use crate::host::{resolve_threads, Acquisition, Error, Result, SliceSource};
 use crate::net::topology::{CUBE_LEN, EDGE};
 
 pub use normalize::{
@@ -68,24 +68,22 @@ pub enum BoxRule {
 /// Extraction parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ExtractParams {
-    /// Bead (fiducial) diameter in Å.
-    pub bead_diameter_a: f32,
-    /// Tomogram voxel size in Å (the caller decides between the header and a user value).
-    pub tomogram_sampling_a: f32,
+    /// Tomogram voxel size and bead diameter (the caller decides between the header and a user
+    /// value for the voxel size).
+    pub acquisition: Acquisition,
     pub normalization: Normalization,
     pub border: BorderPolicy,
     pub box_rule: BoxRule,
-    /// Worker threads for resampling; 0 = all available cores.
+    /// Worker threads for resampling; 0 = every core ([`resolve_threads`]).
     pub threads: usize,
 }
 
 impl ExtractParams {
-    /// Our defaults for a bead diameter and tomogram sampling (per-cube normalisation, skip
-    /// border beads, even box, all cores).
-    pub fn new(bead_diameter_a: f32, tomogram_sampling_a: f32) -> Self {
+    /// Our defaults for a tomogram of this acquisition (per-cube normalisation, skip border
+    /// beads, even box, all cores).
+    pub fn new(acquisition: Acquisition) -> Self {
         ExtractParams {
-            bead_diameter_a,
-            tomogram_sampling_a,
+            acquisition,
             normalization: Normalization::PerCube,
             border: BorderPolicy::Skip,
             box_rule: BoxRule::Even,
@@ -188,10 +186,7 @@ pub fn extract(
             position: b.position,
         })
         .collect();
-    let threads = match p.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = resolve_threads(p.threads);
     cut_all(src, &plans, &geom, threads, WINDOW_BYTES, &mut cubes)?;
     for (k, b) in beads.iter().enumerate() {
         if cubes[k * CUBE_LEN..(k + 1) * CUBE_LEN]
@@ -396,7 +391,7 @@ mod tests {
             normalization: Normalization::Raw,
             border: BorderPolicy::Pad,
             threads: 2,
-            ..ExtractParams::new(8.0, 1.0)
+            ..ExtractParams::new(Acquisition::new(1.0, 8.0).unwrap())
         };
         let geom = box_edge(&p).unwrap();
         assert_eq!(geom.edge, 16);
@@ -451,7 +446,7 @@ mod tests {
                 border: BorderPolicy::Pad,
                 box_rule: rule,
                 threads: 2,
-                ..ExtractParams::new(10.0, 1.0)
+                ..ExtractParams::new(Acquisition::new(1.0, 10.0).unwrap())
             };
             let geom = box_edge(&p).unwrap();
             let plans: Vec<BeadPlan> = coords

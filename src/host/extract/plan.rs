@@ -26,7 +26,7 @@ pub struct BoxGeometry {
 
 /// Validates the parameters and computes the extraction box (spec §3 steps 1–2, §6).
 pub fn box_edge(p: &ExtractParams) -> Result<BoxGeometry> {
-    let (d, s) = (p.bead_diameter_a, p.tomogram_sampling_a);
+    let (d, s) = (p.acquisition.bead_diameter_a, p.acquisition.sampling_a);
     if !(d.is_finite() && d > 0.0) {
         return Err(Error::Invalid(format!(
             "extraction: the bead diameter must be a positive number of Å, got {d}"
@@ -38,8 +38,8 @@ pub fn box_edge(p: &ExtractParams) -> Result<BoxGeometry> {
              (is the MRC header's voxel size missing? give it explicitly)"
         )));
     }
-    let target = d as f64 / 16.0;
-    let ds = target / s as f64;
+    let target = d / 16.0;
+    let ds = target / s;
     let (edge, ds, resample, map) = match p.box_rule {
         BoxRule::Even => {
             let half = (16.0 * ds).round();
@@ -80,7 +80,7 @@ pub fn box_edge(p: &ExtractParams) -> Result<BoxGeometry> {
     Ok(BoxGeometry {
         edge,
         ds,
-        cube_sampling_a: (s as f64 * edge as f64 / EDGE as f64) as f32,
+        cube_sampling_a: (s * edge as f64 / EDGE as f64) as f32,
         resample,
         map,
         rule: p.box_rule,

@@ -11,7 +11,7 @@ use misalign::decide::Verdict;
 use misalign::host::check::{analyze, CheckParams};
 use misalign::host::networks::Networks;
 use misalign::host::sim::{simulate_tomogram, Misalignment, TomogramParams};
-use misalign::host::Result;
+use misalign::host::{Acquisition, Result};
 use misalign_train::plot::write_histograms;
 
 #[derive(Parser, Debug)]
@@ -113,14 +113,14 @@ fn evaluate_one(
         .filter(|b| b.inside)
         .map(|b| b.centre)
         .collect();
+    let acq = Acquisition::new(p.sampling_a as f64, p.bead_diameter_a as f64)?;
     let params = CheckParams {
-        fiducial_size_a: p.bead_diameter_a,
         threads,
         html: false,
         ..CheckParams::default()
     };
     let positions = (!use_detector).then_some(truth_pos.as_slice());
-    let a = analyze(&vol, p.sampling_a, positions, &params, nets, None)?;
+    let a = analyze(&vol, &acq, positions, &params, nets, None)?;
     // Score every cube with the weak network too, for the histograms (the verdict above only
     // ran it when the strong stage passed, as the product does).
     let weak_scores = misalign::host::infer::score_cubes(nets.weak(), &a.cubes, false, threads)?;
