@@ -2,7 +2,8 @@
 use std::fmt::Write;
 
 use super::image::{cube_sections, downsample_box, encode_png_auto, png_data_uri};
-use super::svg::{bead_map, histogram, score_colour, MapBead};
+use super::markup::{escape, score_colour};
+use super::svg::{bead_map, histogram, MapBead};
 use super::{criterion_name, votes, weak_run, Pictures, TomogramReport};
 use crate::decide::Verdict;
 use crate::host::Result;
@@ -13,22 +14,6 @@ use crate::net::topology::CUBE_LEN;
 pub const THUMBS_PER_END: usize = 24;
 /// Longest edge of the embedded slice picture; larger slices are box-averaged down.
 pub const MAP_MAX_PIXELS: usize = 1024;
-
-/// Escapes text for HTML element content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
 
 fn verdict_style(v: Verdict) -> (&'static str, &'static str) {
     match v {

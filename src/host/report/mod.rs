@@ -7,6 +7,7 @@
 pub mod html;
 pub mod image;
 pub mod json;
+pub mod markup;
 pub mod svg;
 pub mod table;
 

@@ -1,16 +1,7 @@
 //! Inline SVG pieces of the HTML report: score histograms and the bead map over a slice.
 use std::fmt::Write;
 
-use super::html::escape;
-
-/// Colour of a score: red (0) through yellow to green (1); grey for non-finite scores.
-pub fn score_colour(s: f32) -> String {
-    if !s.is_finite() {
-        return "#888888".into();
-    }
-    let hue = 120.0 * s.clamp(0.0, 1.0);
-    format!("hsl({hue:.0},85%,45%)")
-}
+use super::markup::{escape, score_colour};
 
 /// A 20-bin histogram of `scores` over [0, 1] (values outside go to the end bins), with a dashed
 /// line at `threshold`.
