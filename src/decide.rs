@@ -13,6 +13,16 @@ pub enum Criterion {
     Votes,
 }
 
+impl Criterion {
+    /// The name used in reports and on the command line (`"mean"`, `"votes"`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Criterion::Mean => "mean",
+            Criterion::Votes => "votes",
+        }
+    }
+}
+
 /// The classification of one tomogram.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -36,6 +46,16 @@ impl Verdict {
         }
     }
 
+    /// The verdict as a person reads it at a glance (one-line summaries, the report's banner).
+    pub const fn headline(self) -> &'static str {
+        match self {
+            Verdict::Aligned => "ALIGNED",
+            Verdict::Weak => "WEAKLY MISALIGNED",
+            Verdict::Strong => "STRONGLY MISALIGNED",
+            Verdict::Undetermined => "UNDETERMINED",
+        }
+    }
+
     /// Xmipp's class code (1 strong, 2 weak, 3 aligned); 0 for undetermined, which Xmipp lacks.
     pub const fn xmipp_class(self) -> u8 {
         match self {
@@ -54,6 +74,8 @@ pub struct StageSummary {
     pub mean: f32,
     /// Fraction of cubes scoring strictly above 0.5 (numpy's `round` sends 0.5 to 0).
     pub vote_fraction: f32,
+    /// Number of cubes scoring strictly above 0.5.
+    pub votes: usize,
     /// Number of scores.
     pub count: usize,
 }
@@ -76,6 +98,7 @@ pub fn summarize(scores: &[f32]) -> Option<StageSummary> {
     Some(StageSummary {
         mean: (sum / n as f64) as f32,
         vote_fraction: (votes as f64 / n as f64) as f32,
+        votes,
         count: n,
     })
 }
@@ -201,5 +224,24 @@ mod tests {
         assert!((d.strong.unwrap().mean - 0.7).abs() < 1e-6);
         assert!((d.weak.unwrap().mean - 0.4).abs() < 1e-6);
         assert_eq!(d.weak.unwrap().vote_fraction, 0.0);
+        assert_eq!((d.strong.unwrap().votes, d.weak.unwrap().votes), (2, 0));
+    }
+
+    #[test]
+    fn names_are_distinct() {
+        let all = [
+            Verdict::Aligned,
+            Verdict::Weak,
+            Verdict::Strong,
+            Verdict::Undetermined,
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a.as_str(), b.as_str());
+                assert_ne!(a.headline(), b.headline());
+                assert_ne!(a.xmipp_class(), b.xmipp_class());
+            }
+        }
+        assert_ne!(Criterion::Mean.as_str(), Criterion::Votes.as_str());
     }
 }

@@ -7,7 +7,7 @@ use super::error::{guard, misalign_status, Failure};
 use super::progress::{self, misalign_progress_fn};
 use super::ptr;
 use super::volume::{misalign_volume, view};
-use crate::decide::{Criterion, StageSummary, Verdict};
+use crate::decide::{Criterion, StageSummary};
 use crate::host::check::{analyze, CheckParams};
 use crate::host::extract::{BorderPolicy, Normalization};
 use crate::host::networks::Networks;
@@ -361,12 +361,8 @@ pub unsafe extern "C" fn misalign_check(
         let n_scored = analysis.beads.len();
         let n_skipped = analysis.skipped.len();
         let res = misalign_check_result {
-            verdict: match d.verdict {
-                Verdict::Undetermined => MISALIGN_VERDICT_UNDETERMINED,
-                Verdict::Strong => MISALIGN_VERDICT_STRONG,
-                Verdict::Weak => MISALIGN_VERDICT_WEAK,
-                Verdict::Aligned => MISALIGN_VERDICT_ALIGNED,
-            },
+            // The C codes are Xmipp's classes (test below keeps the constants in step).
+            verdict: misalign_verdict::from(d.verdict.xmipp_class()),
             has_strong,
             strong,
             has_weak,
@@ -410,6 +406,7 @@ pub unsafe extern "C" fn misalign_check(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decide::Verdict;
     use crate::host::VolumeView;
 
     /// Noise plus dark soft spheres of 10 voxels at `beads`.
@@ -434,6 +431,18 @@ mod tests {
                 s as f32
             })
             .collect()
+    }
+
+    #[test]
+    fn verdict_codes_are_the_xmipp_classes() {
+        for (v, code) in [
+            (Verdict::Undetermined, MISALIGN_VERDICT_UNDETERMINED),
+            (Verdict::Strong, MISALIGN_VERDICT_STRONG),
+            (Verdict::Weak, MISALIGN_VERDICT_WEAK),
+            (Verdict::Aligned, MISALIGN_VERDICT_ALIGNED),
+        ] {
+            assert_eq!(misalign_verdict::from(v.xmipp_class()), code, "{v:?}");
+        }
     }
 
     #[test]

@@ -4,13 +4,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::decide::{self, Criterion, Decision, Verdict};
+use crate::decide::{Criterion, Decision, Verdict};
 use crate::host::coords::{self, CoordContext};
 use crate::host::detector::{self, DetectorParams};
 use crate::host::extract::{self, BorderPolicy, BoxRule, ExtractParams, Normalization};
-use crate::host::infer::score_cubes;
 use crate::host::mrc::MrcFile;
-use crate::host::networks::Networks;
+use crate::host::networks::{Classification, Networks};
 use crate::host::report::{self, BeadRow, Pictures, TomogramReport};
 use crate::host::{
     report_progress, resolve_threads, Acquisition, AcquisitionInput, Error, Progress, Result,
@@ -81,10 +80,8 @@ impl CheckOutcome {
             .unwrap_or_default();
         let d = &self.decision;
         let what = match d.verdict {
-            Verdict::Aligned => "ALIGNED",
-            Verdict::Weak => "WEAKLY MISALIGNED",
-            Verdict::Strong => "STRONGLY MISALIGNED",
-            Verdict::Undetermined => "UNDETERMINED (no usable bead)",
+            Verdict::Undetermined => format!("{} (no usable bead)", d.verdict.headline()),
+            v => v.headline().to_string(),
         };
         let strong = d
             .strong
@@ -159,18 +156,18 @@ pub fn analyze(
     report_progress(progress, 0.85)?;
 
     // Extraction normalised the cubes already (per cube, or the Xmipp way).
-    let strong = score_cubes(nets.strong(), &cubes.cubes, false, threads)?;
-    let strong_passes = decide::summarize(&strong)
-        .is_some_and(|s| decide::strong_stage_passes(&s, params.criterion));
-    report_progress(progress, 0.9)?;
-    // The weak network only runs when the strong one lets the tomogram through (paper).
-    let weak = if strong_passes {
-        Some(score_cubes(nets.weak(), &cubes.cubes, false, threads)?)
-    } else {
-        None
-    };
+    let Classification {
+        decision,
+        strong,
+        weak,
+    } = nets.classify(
+        &cubes.cubes,
+        params.criterion,
+        params.threshold,
+        threads,
+        || report_progress(progress, 0.9),
+    )?;
     report_progress(progress, 1.0)?;
-    let decision = decide::decide(&strong, weak.as_deref(), params.criterion, params.threshold);
     let beads = cubes
         .beads
         .iter()

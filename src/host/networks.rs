@@ -1,7 +1,8 @@
 //! The pair of networks a check uses: the strong and the weak one, built in or from files.
 use std::path::Path;
 
-use crate::host::infer::load_weights;
+use crate::decide::{self, Criterion, Decision};
+use crate::host::infer::{load_weights, score_cubes};
 use crate::host::{Error, Result};
 use crate::net::forward::Prepared;
 
@@ -51,5 +52,47 @@ impl Networks {
     /// Where each network came from, for reports.
     pub fn descriptions(&self) -> [String; 2] {
         self.descriptions.clone()
+    }
+}
+
+/// Both networks' word on one tomogram's cubes.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classification {
+    pub decision: Decision,
+    /// Strong-network score of every cube, in cube order.
+    pub strong: Vec<f32>,
+    /// Weak-network scores; `None` when the strong stage failed (the weak network is not run).
+    pub weak: Option<Vec<f32>>,
+}
+
+impl Networks {
+    /// The two-stage decision of [`crate::decide`] on already normalised cubes
+    /// (`n · CUBE_LEN` values): the strong network scores every cube; only if the strong stage
+    /// passes does the weak network run (as in the paper). `between` runs after the strong
+    /// stage (progress reports; an error such as [`Error::Cancelled`] stops there). `threads`:
+    /// 0 = every core.
+    pub fn classify(
+        &self,
+        cubes: &[f32],
+        criterion: Criterion,
+        weak_threshold: Option<f32>,
+        threads: usize,
+        between: impl FnOnce() -> Result<()>,
+    ) -> Result<Classification> {
+        let strong = score_cubes(self.strong(), cubes, false, threads)?;
+        let passes =
+            decide::summarize(&strong).is_some_and(|s| decide::strong_stage_passes(&s, criterion));
+        between()?;
+        let weak = if passes {
+            Some(score_cubes(self.weak(), cubes, false, threads)?)
+        } else {
+            None
+        };
+        let decision = decide::decide(&strong, weak.as_deref(), criterion, weak_threshold);
+        Ok(Classification {
+            decision,
+            strong,
+            weak,
+        })
     }
 }

@@ -3,12 +3,11 @@
 //! (spec: subtomo-extraction.md §7, xmipp-formats.md §5.4–5.5).
 use std::path::{Path, PathBuf};
 
-use crate::decide::{self, Criterion, Decision, Verdict};
+use crate::decide::{Criterion, Decision, Verdict};
 use crate::host::coords::xmd::{write_xmd, MetaData, Value};
 use crate::host::extract::standardize_together;
-use crate::host::infer::score_cubes;
 use crate::host::mrc::read_volume;
-use crate::host::networks::Networks;
+use crate::host::networks::{Classification, Networks};
 use crate::host::{Error, Result};
 use crate::net::topology::{CUBE_LEN, EDGE};
 
@@ -81,15 +80,11 @@ pub fn score_xmipp(
     }
     standardize_together(&mut cubes);
 
-    let strong = score_cubes(nets.strong(), &cubes, false, threads)?;
-    let passes =
-        decide::summarize(&strong).is_some_and(|s| decide::strong_stage_passes(&s, criterion));
-    let weak = if passes {
-        Some(score_cubes(nets.weak(), &cubes, false, threads)?)
-    } else {
-        None
-    };
-    let decision = decide::decide(&strong, weak.as_deref(), criterion, threshold);
+    let Classification {
+        decision,
+        strong,
+        weak,
+    } = nets.classify(&cubes, criterion, threshold, threads, || Ok(()))?;
     let class_code = decision.verdict.xmipp_class() as f64;
     let average = match decision.verdict {
         Verdict::Undetermined => -1.0,

@@ -4,7 +4,7 @@ use std::fmt::Write;
 use super::image::{cube_sections, downsample_box, encode_png_auto, png_data_uri};
 use super::markup::{escape, score_colour};
 use super::svg::{bead_map, histogram, MapBead};
-use super::{criterion_name, votes, weak_run, Pictures, TomogramReport};
+use super::{Pictures, TomogramReport};
 use crate::decide::Verdict;
 use crate::host::Result;
 use crate::net::topology::CUBE_LEN;
@@ -15,12 +15,13 @@ pub const THUMBS_PER_END: usize = 24;
 /// Longest edge of the embedded slice picture; larger slices are box-averaged down.
 pub const MAP_MAX_PIXELS: usize = 1024;
 
-fn verdict_style(v: Verdict) -> (&'static str, &'static str) {
+/// The banner colour of a verdict (its words are [`Verdict::headline`]).
+fn verdict_colour(v: Verdict) -> &'static str {
     match v {
-        Verdict::Aligned => ("ALIGNED", "#1a8f2e"),
-        Verdict::Weak => ("WEAKLY MISALIGNED", "#d98200"),
-        Verdict::Strong => ("STRONGLY MISALIGNED", "#c62828"),
-        Verdict::Undetermined => ("UNDETERMINED", "#666666"),
+        Verdict::Aligned => "#1a8f2e",
+        Verdict::Weak => "#d98200",
+        Verdict::Strong => "#c62828",
+        Verdict::Undetermined => "#666666",
     }
 }
 
@@ -36,7 +37,7 @@ fn colour_score(b: &super::BeadRow) -> f32 {
 /// The whole page.
 pub fn page(r: &TomogramReport, pics: Option<&Pictures>) -> Result<String> {
     let d = &r.decision;
-    let (word, colour) = verdict_style(d.verdict);
+    let (word, colour) = (d.verdict.headline(), verdict_colour(d.verdict));
     let name = r.tomogram.file_name().map_or_else(
         || r.tomogram.display().to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -57,7 +58,7 @@ pub fn page(r: &TomogramReport, pics: Option<&Pictures>) -> Result<String> {
         d.verdict.as_str()
     );
     numbers(&mut s, r);
-    let weak = weak_run(r);
+    let weak = d.weak.is_some();
     let strong: Vec<f32> = r.beads.iter().map(|b| b.strong).collect();
     let weak_scores: Vec<f32> = r.beads.iter().filter_map(|b| b.weak).collect();
     s.push_str("<h2>Scores</h2>\n<div class=\"row\">");
@@ -111,7 +112,7 @@ fn numbers(s: &mut String, r: &TomogramReport) {
         ("Coordinates", r.coords_source.clone()),
         ("Beads scored", n.to_string()),
         ("Beads skipped at the border", r.n_skipped.to_string()),
-        ("Criterion", criterion_name(r.criterion).to_string()),
+        ("Criterion", r.criterion.as_str().to_string()),
         (
             "Weak threshold",
             r.threshold.map_or("none".into(), |t| t.to_string()),
@@ -119,16 +120,13 @@ fn numbers(s: &mut String, r: &TomogramReport) {
         ("Strong mean", opt(d.strong.map(|x| x.mean))),
         (
             "Strong votes (> 0.5)",
-            format!("{} of {n}", votes(r.beads.iter().map(|b| b.strong))),
+            format!("{} of {n}", d.strong.map_or(0, |x| x.votes)),
         ),
         ("Weak mean", opt(d.weak.map(|x| x.mean))),
         (
             "Weak votes (> 0.5)",
-            if weak_run(r) {
-                format!("{} of {n}", votes(r.beads.iter().filter_map(|b| b.weak)))
-            } else {
-                "–".into()
-            },
+            d.weak
+                .map_or_else(|| "–".into(), |x| format!("{} of {n}", x.votes)),
         ),
         ("Strong weights", r.weights[0].clone()),
         ("Weak weights", r.weights[1].clone()),
@@ -165,7 +163,11 @@ fn map_section(s: &mut String, r: &TomogramReport, p: &Pictures) -> Result<()> {
         "<h2>Bead map</h2>\n<p class=\"note\">XY slice z = {} (rows top to bottom = y). Every \
          bead is drawn, whatever its z, coloured by its {} score.</p>",
         p.slice_z,
-        if weak_run(r) { "weak" } else { "strong" }
+        if r.decision.weak.is_some() {
+            "weak"
+        } else {
+            "strong"
+        }
     );
     s.push_str(&bead_map(&uri, [nx, ny], [w, h], scale, radius, &beads));
     s.push('\n');

@@ -2,7 +2,7 @@
 //! `null`).
 use serde_json::{json, Value};
 
-use super::{criterion_name, votes, weak_run, TomogramReport};
+use super::TomogramReport;
 
 /// An f32 as the f64 with the same shortest decimal form (0.9f32 → 0.9, not 0.8999999761…);
 /// non-finite values stay non-finite and become `null`.
@@ -23,7 +23,6 @@ fn short(x: f32) -> f64 {
 /// `weak`).
 pub fn report_json(r: &TomogramReport) -> String {
     let d = &r.decision;
-    let weak = weak_run(r);
     let beads: Vec<Value> = r
         .beads
         .iter()
@@ -47,9 +46,9 @@ pub fn report_json(r: &TomogramReport) -> String {
         "weak_vote_fraction": d.weak.map(|s| short(s.vote_fraction)),
         "n_beads": r.beads.len(),
         "n_skipped": r.n_skipped,
-        "strong_votes": votes(r.beads.iter().map(|b| b.strong)),
-        "weak_votes": if weak { Some(votes(r.beads.iter().filter_map(|b| b.weak))) } else { None },
-        "criterion": criterion_name(r.criterion),
+        "strong_votes": d.strong.map_or(0, |s| s.votes),
+        "weak_votes": d.weak.map(|s| s.votes),
+        "criterion": r.criterion.as_str(),
         "threshold": r.threshold.map(short),
         "tomogram": r.tomogram.to_string_lossy(),
         "dims": r.dims,

@@ -139,21 +139,3 @@ fn validate(r: &TomogramReport, pics: Option<&Pictures>) -> Result<()> {
     }
     Ok(())
 }
-
-/// Number of scores strictly above 0.5 (the vote rule of [`crate::decide`]).
-pub(crate) fn votes(scores: impl Iterator<Item = f32>) -> usize {
-    scores.filter(|&s| s > 0.5).count()
-}
-
-/// Were weak scores given for any bead?
-pub(crate) fn weak_run(r: &TomogramReport) -> bool {
-    r.beads.iter().any(|b| b.weak.is_some())
-}
-
-/// `"mean"` or `"votes"`.
-pub(crate) fn criterion_name(c: Criterion) -> &'static str {
-    match c {
-        Criterion::Mean => "mean",
-        Criterion::Votes => "votes",
-    }
-}
