@@ -3,7 +3,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use misalign::decide::{decide, Criterion};
-use misalign::host::report::{write_report_dir, BeadRow, Pictures, TomogramReport};
+use misalign::host::check::{BeadResult, TomogramResult};
+use misalign::host::report::{write_report_dir, Pictures};
 use misalign::net::topology::CUBE_LEN;
 use serde_json::Value;
 
@@ -13,18 +14,18 @@ fn temp_dir(tag: &str) -> PathBuf {
     d
 }
 
-fn report(strong: &[f32], weak: Option<&[f32]>, threshold: Option<f32>) -> TomogramReport {
+fn report(strong: &[f32], weak: Option<&[f32]>, threshold: Option<f32>) -> TomogramResult {
     let beads = strong
         .iter()
         .enumerate()
-        .map(|(i, &s)| BeadRow {
+        .map(|(i, &s)| BeadResult {
             input_index: 2 * i + 1,
             position: [10.25 + i as f64, 20.5, 30.0 + 0.125 * i as f64],
             strong: s,
             weak: weak.map(|w| w[i]),
         })
         .collect();
-    TomogramReport {
+    TomogramResult {
         tomogram: PathBuf::from("/data/tomo <1> & \"x\".mrc"),
         dims: [128, 96, 40],
         sampling_a: 13.7,

@@ -10,7 +10,7 @@ use crate::host::detector::{self, DetectorParams};
 use crate::host::extract::{self, BorderPolicy, BoxRule, ExtractParams, Normalization};
 use crate::host::mrc::MrcFile;
 use crate::host::networks::{Classification, Networks};
-use crate::host::report::{self, BeadRow, Pictures, TomogramReport};
+use crate::host::report::{self, Pictures};
 use crate::host::{
     report_progress, resolve_threads, Acquisition, AcquisitionInput, Error, Progress, Result,
     SliceSource,
@@ -98,12 +98,55 @@ impl CheckOutcome {
     }
 }
 
+/// One scored bead.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BeadResult {
+    /// Row of the bead in the coordinate input (detector output or file).
+    pub input_index: usize,
+    /// `[x, y, z]` in tomogram voxels (0-based, voxel centres at integers).
+    pub position: [f64; 3],
+    /// Strong-network score in [0, 1] (1 = aligned).
+    pub strong: f32,
+    /// Weak-network score; `None` when the weak network was not run.
+    pub weak: Option<f32>,
+}
+
+/// Everything the pipeline found about one tomogram file: what the report folder presents.
+#[derive(Clone, Debug)]
+pub struct TomogramResult {
+    pub tomogram: PathBuf,
+    /// `[nx, ny, nz]`.
+    pub dims: [usize; 3],
+    /// Tomogram voxel size in Å.
+    pub sampling_a: f32,
+    /// Bead diameter in Å.
+    pub bead_diameter_a: f32,
+    /// Real voxel size of the cubes in Å.
+    pub cube_sampling_a: f32,
+    /// `"detector"` or the coordinate file's path.
+    pub coords_source: String,
+    pub criterion: Criterion,
+    /// The weak-stage threshold t, if any.
+    pub threshold: Option<f32>,
+    pub decision: Decision,
+    /// The scored beads (same order as [`crate::host::report::Pictures::cubes`]).
+    pub beads: Vec<BeadResult>,
+    /// Beads dropped at the border during extraction.
+    pub n_skipped: usize,
+    /// Descriptions of the strong and weak weights (file, checksum, origin…).
+    pub weights: [String; 2],
+    /// Program version.
+    pub version: String,
+    /// Wall-clock time of the check in seconds.
+    pub elapsed_s: f64,
+}
+
 /// What the pipeline found in one tomogram, before any file is written.
 #[derive(Clone, Debug)]
 pub struct Analysis {
     pub decision: Decision,
     /// One row per scored bead, in input order (beads whose box left the volume are absent).
-    pub beads: Vec<BeadRow>,
+    pub beads: Vec<BeadResult>,
     /// The normalised cubes, `beads.len() * CUBE_LEN` values, same order as `beads`.
     pub cubes: Vec<f32>,
     /// Input indices of beads skipped at the borders.
@@ -118,8 +161,9 @@ pub struct Analysis {
 /// slice source — a file read lazily, or a volume in memory (the C ABI's route) — of the given
 /// acquisition.
 ///
-/// `positions` (0-based voxels) replace the detector when given. `progress` sees detection as 0 … 0.8 (finely), 0.85 after extraction,
-/// 0.9 after the strong network and 1.0 at the end; it may cancel ([`Progress`]).
+/// `positions` (0-based voxels) replace the detector when given. `progress` sees detection as
+/// 0 … 0.8 (finely), 0.85 after extraction, 0.9 after the strong network and 1.0 at the end;
+/// it may cancel ([`Progress`]).
 pub fn analyze(
     src: &dyn SliceSource,
     acq: &Acquisition,
@@ -172,7 +216,7 @@ pub fn analyze(
         .beads
         .iter()
         .enumerate()
-        .map(|(i, b)| BeadRow {
+        .map(|(i, b)| BeadResult {
             input_index: b.input_index,
             position: b.position,
             strong: strong[i],
@@ -226,7 +270,7 @@ pub fn check_tomogram(
     )?;
     analysis.coords_source = from_file.map_or_else(|| "detector".to_string(), |(_, s)| s);
 
-    let report = TomogramReport {
+    let report = TomogramResult {
         tomogram: tomogram.to_path_buf(),
         dims,
         sampling_a: acq.sampling_a as f32,

@@ -4,8 +4,9 @@ use std::fmt::Write;
 use super::image::{cube_sections, downsample_box, encode_png_auto, png_data_uri};
 use super::markup::{escape, score_colour};
 use super::svg::{bead_map, histogram, MapBead};
-use super::{Pictures, TomogramReport};
+use super::Pictures;
 use crate::decide::Verdict;
+use crate::host::check::{BeadResult, TomogramResult};
 use crate::host::Result;
 use crate::net::topology::CUBE_LEN;
 
@@ -30,12 +31,12 @@ fn opt(v: Option<f32>) -> String {
 }
 
 /// The score that colours a bead: the weak score where the weak network ran, else the strong.
-fn colour_score(b: &super::BeadRow) -> f32 {
+fn colour_score(b: &BeadResult) -> f32 {
     b.weak.unwrap_or(b.strong)
 }
 
 /// The whole page.
-pub fn page(r: &TomogramReport, pics: Option<&Pictures>) -> Result<String> {
+pub fn page(r: &TomogramResult, pics: Option<&Pictures>) -> Result<String> {
     let d = &r.decision;
     let (word, colour) = (d.verdict.headline(), verdict_colour(d.verdict));
     let name = r.tomogram.file_name().map_or_else(
@@ -97,7 +98,7 @@ pub fn page(r: &TomogramReport, pics: Option<&Pictures>) -> Result<String> {
     Ok(s)
 }
 
-fn numbers(s: &mut String, r: &TomogramReport) {
+fn numbers(s: &mut String, r: &TomogramResult) {
     let d = &r.decision;
     let n = r.beads.len();
     let rows: Vec<(&str, String)> = vec![
@@ -138,7 +139,7 @@ fn numbers(s: &mut String, r: &TomogramReport) {
     s.push_str("</table>\n");
 }
 
-fn map_section(s: &mut String, r: &TomogramReport, p: &Pictures) -> Result<()> {
+fn map_section(s: &mut String, r: &TomogramResult, p: &Pictures) -> Result<()> {
     let [nx, ny] = p.slice_dims;
     let scale = nx.max(ny).div_ceil(MAP_MAX_PIXELS).max(1);
     let (small, w, h) = downsample_box(p.central_slice, nx, ny, scale);
@@ -174,7 +175,7 @@ fn map_section(s: &mut String, r: &TomogramReport, p: &Pictures) -> Result<()> {
     Ok(())
 }
 
-fn bead_label(b: &super::BeadRow) -> String {
+fn bead_label(b: &BeadResult) -> String {
     let [x, y, z] = b.position;
     let weak = b.weak.map_or(String::new(), |w| format!(" weak {w:.3}"));
     format!(
@@ -183,7 +184,7 @@ fn bead_label(b: &super::BeadRow) -> String {
     )
 }
 
-fn thumbnails(s: &mut String, r: &TomogramReport, p: &Pictures) -> Result<()> {
+fn thumbnails(s: &mut String, r: &TomogramResult, p: &Pictures) -> Result<()> {
     let n = r.beads.len();
     if n == 0 {
         s.push_str("<h2>Bead cubes</h2>\n<p class=\"note\">No bead was scored.</p>\n");

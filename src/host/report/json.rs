@@ -2,7 +2,7 @@
 //! `null`).
 use serde_json::{json, Value};
 
-use super::TomogramReport;
+use crate::host::check::TomogramResult;
 
 /// An f32 as the f64 with the same shortest decimal form (0.9f32 → 0.9, not 0.8999999761…);
 /// non-finite values stay non-finite and become `null`.
@@ -21,7 +21,7 @@ fn short(x: f32) -> f64 {
 /// `sampling_a`, `bead_diameter_a`, `cube_sampling_a`, `coords_source`, `weights`
 /// (`strong`, `weak`), `version`, `elapsed_s`, `beads` (`index`, `x`, `y`, `z`, `strong`,
 /// `weak`).
-pub fn report_json(r: &TomogramReport) -> String {
+pub fn report_json(r: &TomogramResult) -> String {
     let d = &r.decision;
     let beads: Vec<Value> = r
         .beads

@@ -1,5 +1,6 @@
 //! Per-tomogram report folders for `misalign check`: `beads.csv`, `beads.star`, `report.html`
-//! and, written last, `report.json`.
+//! and, written last, `report.json`. The report only presents what the pipeline found
+//! ([`TomogramResult`], defined in [`crate::host::check`]); it computes nothing of its own.
 //!
 //! The presence of `report.json` means the folder is complete: a stale one is removed before
 //! anything else is written, every file is written atomically, and `report.json` comes last.
@@ -11,57 +12,14 @@ pub mod markup;
 pub mod svg;
 pub mod table;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::decide::{Criterion, Decision};
+use crate::host::check::TomogramResult;
 use crate::host::fsutil::write_atomic;
 use crate::host::{Error, Result, SliceSource};
 use crate::net::topology::CUBE_LEN;
 
 pub use image::encode_png_gray;
-
-/// One scored bead.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BeadRow {
-    /// Row of the bead in the coordinate input (detector output or file).
-    pub input_index: usize,
-    /// `[x, y, z]` in tomogram voxels (0-based, voxel centres at integers).
-    pub position: [f64; 3],
-    /// Strong-network score in [0, 1] (1 = aligned).
-    pub strong: f32,
-    /// Weak-network score; `None` when the weak network was not run.
-    pub weak: Option<f32>,
-}
-
-/// Everything the report says about one tomogram.
-#[derive(Clone, Debug)]
-pub struct TomogramReport {
-    pub tomogram: PathBuf,
-    /// `[nx, ny, nz]`.
-    pub dims: [usize; 3],
-    /// Tomogram voxel size in Å.
-    pub sampling_a: f32,
-    /// Bead diameter in Å.
-    pub bead_diameter_a: f32,
-    /// Real voxel size of the cubes in Å.
-    pub cube_sampling_a: f32,
-    /// `"detector"` or the coordinate file's path.
-    pub coords_source: String,
-    pub criterion: Criterion,
-    /// The weak-stage threshold t, if any.
-    pub threshold: Option<f32>,
-    pub decision: Decision,
-    /// The scored beads (same order as [`Pictures::cubes`]).
-    pub beads: Vec<BeadRow>,
-    /// Beads dropped at the border during extraction.
-    pub n_skipped: usize,
-    /// Descriptions of the strong and weak weights (file, checksum, origin…).
-    pub weights: [String; 2],
-    /// Program version.
-    pub version: String,
-    /// Wall-clock time of the check in seconds.
-    pub elapsed_s: f64,
-}
 
 /// Optional pictures for the HTML page.
 #[derive(Clone, Copy, Debug)]
@@ -85,7 +43,7 @@ pub const REPORT_HTML: &str = "report.html";
 /// Writes the report folder `dir` (created if needed). Files appear whole or not at all, and
 /// `report.json` is written last; an older `report.json` is removed first, so after a failure
 /// the folder never looks complete.
-pub fn write_report_dir(dir: &Path, r: &TomogramReport, pics: Option<&Pictures>) -> Result<()> {
+pub fn write_report_dir(dir: &Path, r: &TomogramResult, pics: Option<&Pictures>) -> Result<()> {
     validate(r, pics)?;
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("creating report folder {}", dir.display()), e))?;
@@ -118,7 +76,7 @@ pub fn read_central_slice(src: &dyn SliceSource) -> Result<(Vec<f32>, [usize; 2]
 }
 
 /// Checks that the pictures match the report before anything is written.
-fn validate(r: &TomogramReport, pics: Option<&Pictures>) -> Result<()> {
+fn validate(r: &TomogramResult, pics: Option<&Pictures>) -> Result<()> {
     let Some(p) = pics else { return Ok(()) };
     let [w, h] = p.slice_dims;
     if w == 0 || h == 0 || w.checked_mul(h) != Some(p.central_slice.len()) {

@@ -1,11 +1,11 @@
 //! Per-bead tables: `beads.csv` and a RELION-style `beads.star`.
 use std::fmt::Write;
 
-use super::TomogramReport;
+use crate::host::check::TomogramResult;
 
 /// `index,x,y,z,strong,weak`, one row per bead; `weak` empty when not run. Numbers use Rust's
 /// shortest round-trip formatting.
-pub fn beads_csv(r: &TomogramReport) -> String {
+pub fn beads_csv(r: &TomogramResult) -> String {
     let mut s = String::from("index,x,y,z,strong,weak\n");
     for b in &r.beads {
         let weak = b.weak.map(|w| w.to_string()).unwrap_or_default();
@@ -18,7 +18,7 @@ pub fn beads_csv(r: &TomogramReport) -> String {
 /// A STAR file with one `loop_` of `_rlnCoordinateX/Y/Z` (tomogram voxels),
 /// `_misalignInputIndex`, `_misalignStrongScore` and `_misalignWeakScore` (−1 when the weak
 /// network was not run, as in Xmipp's statistics files).
-pub fn beads_star(r: &TomogramReport) -> String {
+pub fn beads_star(r: &TomogramResult) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
