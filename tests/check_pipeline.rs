@@ -263,6 +263,27 @@ fn xmipp_drop_in_writes_both_statistics_files() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // A gap in the numbering (cube 3 of 7 gone) is an error naming the missing file, not a
+    // silent score of cubes 1–2.
+    assert!(r.cube_files.len() >= 7, "{} cubes", r.cube_files.len());
+    let gap = dir.join("subtomo_coords-3.mrc");
+    std::fs::remove_file(&gap).unwrap();
+    let e = score_xmipp(&coords, &nets, Some(0.45), Criterion::Mean, 2).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("subtomo_coords-3.mrc is missing"), "{msg}");
+    // A cube with a NaN is named by its file.
+    let cube4 = dir.join("subtomo_coords-4.mrc");
+    std::fs::rename(&cube4, &gap).unwrap();
+    let zeros = Volume::from_data([32; 3], [6.25; 3], vec![0.0; 32 * 32 * 32]).unwrap();
+    write_volume(&cube4, &zeros, MrcMode::Float32).unwrap();
+    // Our writer refuses NaN: patch one voxel of the data block (after the 1024-byte header).
+    let mut bytes = std::fs::read(&cube4).unwrap();
+    bytes[1024 + 20..1024 + 24].copy_from_slice(&f32::NAN.to_le_bytes());
+    std::fs::write(&cube4, bytes).unwrap();
+    let e = score_xmipp(&coords, &nets, Some(0.45), Criterion::Mean, 2).unwrap_err();
+    assert!(e.to_string().contains("subtomo_coords-4.mrc"), "{e}");
+    assert!(score_xmipp(&coords, &nets, Some(1.5), Criterion::Mean, 2).is_err());
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -341,4 +362,111 @@ fn watch_mode_checks_tomograms_that_appear() {
     assert_eq!(results.len(), 1, "{results:?}");
     assert!(out.join("ts_07/report.json").is_file());
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn inverted_contrast_is_analysed_the_right_way_round_with_a_warning() {
+    let nets = Networks::baked().unwrap();
+    let vol = simulate(101, Misalignment::default(), 16);
+    let want = analyze(&vol, &ACQ, None, &check_params(), &nets, None).unwrap();
+    assert_eq!(want.decision.verdict, Verdict::Aligned);
+    assert!(want.warnings.is_empty(), "{:?}", want.warnings);
+    let inverted = Volume {
+        data: vol.data.iter().map(|v| -v).collect(),
+        ..vol.clone()
+    };
+    let a = analyze(&inverted, &ACQ, None, &check_params(), &nets, None).unwrap();
+    assert_eq!(a.decision.verdict, Verdict::Aligned, "{:?}", a.decision);
+    assert_eq!(a.beads, want.beads);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("inverted")),
+        "{:?}",
+        a.warnings
+    );
+    // With the alignment's bead positions instead of the detector: the same.
+    let positions: Vec<[f64; 3]> = want.beads.iter().map(|b| b.position).collect();
+    let b = analyze(
+        &inverted,
+        &ACQ,
+        Some(&positions),
+        &check_params(),
+        &nets,
+        None,
+    )
+    .unwrap();
+    assert_eq!(b.decision.verdict, Verdict::Aligned, "{:?}", b.decision);
+    assert!(
+        b.warnings.iter().any(|w| w.contains("inverted")),
+        "{:?}",
+        b.warnings
+    );
+}
+
+#[test]
+fn repeated_bead_positions_count_once() {
+    let nets = Networks::baked().unwrap();
+    let vol = simulate(101, Misalignment::default(), 16);
+    let found = analyze(&vol, &ACQ, None, &check_params(), &nets, None).unwrap();
+    let one = found.beads[0].position;
+    let mut positions = vec![one; 50];
+    positions.push(found.beads[1].position);
+    // A near-copy (0.3 voxel away) is the same bead too.
+    positions.push([one[0] + 0.3, one[1], one[2]]);
+    let a = analyze(&vol, &ACQ, Some(&positions), &check_params(), &nets, None).unwrap();
+    assert_eq!(a.beads.len(), 2, "{:?}", a.beads);
+    assert_eq!(a.beads[0].input_index, 0);
+    assert_eq!(
+        a.beads[1].input_index, 50,
+        "input rows survive deduplication"
+    );
+    assert_eq!(a.duplicates.len(), 50);
+    assert!(
+        a.warnings.iter().any(|w| w.contains("50 of 52")),
+        "{:?}",
+        a.warnings
+    );
+}
+
+#[test]
+fn thresholds_outside_zero_one_are_refused() {
+    let nets = Networks::baked().unwrap();
+    let vol = simulate(101, Misalignment::default(), 4);
+    for t in [-1.0, 2.0, f32::NAN] {
+        let p = CheckParams {
+            threshold: Some(t),
+            ..check_params()
+        };
+        let e = analyze(&vol, &ACQ, None, &p, &nets, None).unwrap_err();
+        assert!(e.to_string().contains("between 0 and 1"), "{t}: {e}");
+    }
+}
+
+#[test]
+fn many_beads_are_scored_in_bounded_batches_with_the_same_scores() {
+    use misalign::host::check::SCORE_BATCH;
+    let nets = Networks::baked().unwrap();
+    let vol = simulate(101, Misalignment::default(), 16);
+    // More positions than one batch, on a grid 6 voxels apart (no two are duplicates).
+    let mut positions = Vec::new();
+    'fill: for z in (20..76).step_by(6) {
+        for y in (20..236).step_by(6) {
+            for x in (20..236).step_by(6) {
+                positions.push([x as f64, y as f64, z as f64]);
+                if positions.len() == SCORE_BATCH + 40 {
+                    break 'fill;
+                }
+            }
+        }
+    }
+    assert_eq!(positions.len(), SCORE_BATCH + 40);
+    let all = analyze(&vol, &ACQ, Some(&positions), &check_params(), &nets, None).unwrap();
+    assert_eq!(all.beads.len(), positions.len());
+    assert!(all.cubes.is_empty(), "cubes are not kept beyond one batch");
+    // The beads of the second batch score as they do on their own.
+    let tail = &positions[SCORE_BATCH..];
+    let alone = analyze(&vol, &ACQ, Some(tail), &check_params(), &nets, None).unwrap();
+    for (a, b) in all.beads[SCORE_BATCH..].iter().zip(&alone.beads) {
+        assert_eq!(a.input_index, b.input_index + SCORE_BATCH);
+        assert_eq!(a.strong, b.strong);
+    }
 }

@@ -495,3 +495,53 @@ fn large_beads_are_detected_on_a_binned_volume_and_mapped_back() {
     let e = detect(&vol, &acq, &DetectorParams { bin: 16, ..p }, None).unwrap_err();
     assert!(e.to_string().contains("binning by 16"), "{e}");
 }
+
+#[test]
+fn detection_does_not_depend_on_units_or_contrast_polarity() {
+    let dims = [128, 128, 64];
+    let truth = place(dims, 10, 20.0, 5);
+    let vol = planted(dims, &truth, 0.3, 9);
+    let base = detect(&vol, &ACQ, &params(2), None).unwrap();
+    assert!(base.beads.len() >= 8, "{:?}", base.counts);
+    assert_eq!(base.normalisation.factor, 1.0);
+    // Written in other units: ×1e20 overflowed f32 statistics, ×1e-20 underflowed them.
+    for k in [1e20f32, 1e-20, 2.0] {
+        let scaled =
+            Volume::from_data(dims, [1.0; 3], vol.data.iter().map(|v| v * k).collect()).unwrap();
+        let det = detect(&scaled, &ACQ, &params(2), None).unwrap();
+        // ×1e±20 rounds every voxel once (not a power of two): positions agree to rounding.
+        assert_eq!(det.beads.len(), base.beads.len(), "×{k}");
+        for (a, b) in det.beads.iter().zip(&base.beads) {
+            let err = (0..3).map(|i| (a[i] - b[i]).abs()).fold(0.0, f64::max);
+            assert!(err < 1e-4, "×{k}: {a:?} vs {b:?}");
+        }
+    }
+    // Inverted contrast (gold bright): same beads, and the detection says it inverted.
+    let inverted =
+        Volume::from_data(dims, [1.0; 3], vol.data.iter().map(|v| -v).collect()).unwrap();
+    let det = detect(&inverted, &ACQ, &params(2), None).unwrap();
+    assert_eq!(det.beads, base.beads);
+    assert_eq!(
+        det.normalisation.polarity,
+        misalign::host::intensity::Polarity::Inverted
+    );
+}
+
+#[test]
+fn a_too_small_volume_is_named_by_its_own_size_not_the_binned_one() {
+    // 240 Å beads at 10 Å: binned by 2, so a 12×12×8 volume becomes 6×6×4 inside.
+    let vol = Volume::from_data([12, 12, 8], [1.0; 3], vec![0.0; 12 * 12 * 8]).unwrap();
+    let acq = Acquisition {
+        bead_diameter_a: 240.0,
+        ..ACQ
+    };
+    let e = detect(&vol, &acq, &params(1), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("once binned by 2"), "{e}");
+    let tiny = Volume::from_data([6, 12, 8], [1.0; 3], vec![0.0; 6 * 12 * 8]).unwrap();
+    let e = detect(&tiny, &ACQ, &params(1), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("6×12×8") && !e.contains("binned"), "{e}");
+}

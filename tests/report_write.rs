@@ -40,6 +40,7 @@ fn report(strong: &[f32], weak: Option<&[f32]>, threshold: Option<f32>) -> Tomog
         weights: ["strong.mlw (ours)".into(), "weak.mlw (ours)".into()],
         version: "0.1.0-test".into(),
         elapsed_s: 1.5,
+        warnings: Vec::new(),
     }
 }
 

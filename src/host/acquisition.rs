@@ -115,13 +115,21 @@ pub fn resolve_sampling(user: Option<f64>, header: [f32; 3], path: &Path) -> Res
 }
 
 /// The one thread-count rule of the library, the C ABI and the CLI: `0` means every core the
-/// operating system offers us, any other number is taken as given.
+/// operating system offers us; any other number is taken as given up to
+/// max(cores, [`THREADS_FLOOR`]). The work is CPU-bound and every worker holds its own buffers
+/// (two slices of the tomogram in the detector), so threads beyond the cores only cost memory:
+/// `-j 100000` must not allocate 100000 slice buffers.
 pub fn resolve_threads(threads: usize) -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
+        0 => cores,
+        n => n.min(cores.max(THREADS_FLOOR)),
     }
 }
+
+/// Thread counts up to this are honoured even on smaller machines (tests and benchmarks of the
+/// work split stay meaningful on a 2-core machine).
+pub const THREADS_FLOOR: usize = 8;
 
 #[cfg(test)]
 mod tests {
@@ -174,8 +182,10 @@ mod tests {
     }
 
     #[test]
-    fn zero_threads_is_every_core() {
-        assert!(resolve_threads(0) >= 1);
+    fn zero_threads_is_every_core_and_huge_counts_are_clamped() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(resolve_threads(0), cores);
         assert_eq!(resolve_threads(3), 3);
+        assert_eq!(resolve_threads(100_000), cores.max(THREADS_FLOOR));
     }
 }

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod fft;
 pub mod fsutil;
 pub mod infer;
+pub mod intensity;
 pub mod mrc;
 pub mod networks;
 pub mod report;

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::decide::{Criterion, Decision, Verdict};
+use crate::host::check::validate_weak_threshold;
 use crate::host::coords::xmd::{write_xmd, MetaData, Value};
 use crate::host::extract::standardize_together;
 use crate::host::mrc::read_volume;
@@ -32,15 +33,55 @@ pub struct XmippScore {
 /// The cubes `<dir>/<base>-1.mrc`, `-2.mrc`, … next to `coords`, up to the first missing number,
 /// as the original script finds them.
 pub fn cube_files(coords: &Path) -> Vec<PathBuf> {
+    let (dir, base) = cube_stem(coords);
+    (1..)
+        .map(|n| dir.join(format!("{base}-{n}.mrc")))
+        .take_while(|p| p.is_file())
+        .collect()
+}
+
+fn cube_stem(coords: &Path) -> (&Path, String) {
     let dir = coords.parent().unwrap_or(Path::new(""));
     let base = coords
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    (1..)
-        .map(|n| dir.join(format!("{base}-{n}.mrc")))
-        .take_while(|p| p.is_file())
-        .collect()
+    (dir, base)
+}
+
+/// Fails when cubes numbered past the first gap exist: the original silently scores only the
+/// cubes before the gap (cubes 1–2 of 7 when `-3.mrc` is missing).
+fn check_no_gap(coords: &Path, found: usize) -> Result<()> {
+    let (dir, base) = cube_stem(coords);
+    let Ok(entries) = std::fs::read_dir(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }) else {
+        return Ok(());
+    };
+    let prefix = format!("{base}-");
+    let beyond: Vec<usize> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix(&prefix)?
+                .strip_suffix(".mrc")?
+                .parse::<usize>()
+                .ok()
+        })
+        .filter(|&n| n > found + 1)
+        .collect();
+    match beyond.iter().max() {
+        None => Ok(()),
+        Some(last) => Err(Error::Invalid(format!(
+            "{} is missing but {} more cubes up to {base}-{last}.mrc exist next to {}: the \
+             extraction is incomplete; re-run it (or remove the stale cubes)",
+            dir.join(format!("{base}-{}.mrc", found + 1)).display(),
+            beyond.len(),
+            coords.display()
+        ))),
+    }
 }
 
 /// Scores the pre-extracted cubes of `coords` and writes the two statistics files beside it.
@@ -63,7 +104,9 @@ pub fn score_xmipp(
             coords.display()
         )));
     }
+    validate_weak_threshold(threshold)?;
     let files = cube_files(coords);
+    check_no_gap(coords, files.len())?;
     let mut cubes = Vec::with_capacity(files.len() * CUBE_LEN);
     for f in &files {
         let v = read_volume(f)?;
@@ -74,6 +117,12 @@ pub fn score_xmipp(
                 v.dims[0],
                 v.dims[1],
                 v.dims[2]
+            )));
+        }
+        if v.data.iter().any(|x| !x.is_finite()) {
+            return Err(Error::Invalid(format!(
+                "{} contains NaN or infinite voxels; re-extract it",
+                f.display()
             )));
         }
         cubes.extend_from_slice(&v.data);

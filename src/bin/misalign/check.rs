@@ -151,6 +151,12 @@ pub fn run(args: Args) -> Result<()> {
         };
         // The verdict is the product: always on stdout. The counter is progress: stderr.
         println!("{line}");
+        // Warnings qualify the verdict: never silenced by --quiet.
+        if let ItemResult::Done(o) = item {
+            for w in &o.warnings {
+                eprintln!("warning: {}: {w}", o.tomogram.display());
+            }
+        }
         if !quiet && n > 1 {
             let bar = progress_bar(k, n);
             if tty {

@@ -140,6 +140,9 @@ pub fn run(a: Args) -> Result<()> {
     if !a.quiet && last.get() >= 0 {
         eprintln!();
     }
+    if let Some(w) = det.normalisation.warning() {
+        eprintln!("warning: {}: {w}", a.vol.display());
+    }
     // Xmipp's integer columns: round to the nearest voxel (Xmipp truncated).
     let points: Vec<[f64; 3]> = match format {
         CoordFormat::Xmd => det.beads.iter().map(|b| b.map(f64::round)).collect(),

@@ -19,6 +19,7 @@ pub use slices::ThresholdMode;
 
 use crate::detect::{bandpass::BandPass, profile};
 use crate::host::fft::fast_len;
+use crate::host::intensity::{self, Normalisation, Polarity};
 use crate::host::{
     report_progress, resolve_threads, Acquisition, Error, Progress, Result, SliceSource,
 };
@@ -177,6 +178,9 @@ pub struct Detection {
     pub threshold: f64,
     /// Time per stage.
     pub timings: StageTimings,
+    /// How the grey values were viewed: a power-of-two rescale for extreme units, negated when
+    /// the contrast was found inverted (gold bright). Positions do not depend on it.
+    pub normalisation: Normalisation,
 }
 
 /// Finds the gold beads of a tomogram of the given [`Acquisition`], reading it slice by slice
@@ -194,9 +198,33 @@ pub fn detect(
     progress: Option<Progress<'_>>,
 ) -> Result<Detection> {
     p.validate(acq)?;
+    check_size(src.dims(), "")?;
+    let norm = intensity::normalisation(src, None)?;
+    let view = norm.view(src);
+    let src: &dyn SliceSource = match &view {
+        Some(v) => v,
+        None => src,
+    };
+    let mut det = detect_normalised(src, acq, p, progress)?;
+    det.normalisation = norm;
+    Ok(det)
+}
+
+/// [`detect`] on grey values already in the convention (gold dark, ordinary magnitudes).
+fn detect_normalised(
+    src: &dyn SliceSource,
+    acq: &Acquisition,
+    p: &DetectorParams,
+    progress: Option<Progress<'_>>,
+) -> Result<Detection> {
     let b = p.effective_bin(acq.bead_diameter_px());
     if b > 1 {
         let binned = binned::Binned::new(src, b);
+        let why = format!(
+            " once binned by {b} for its {:.0} px beads (use bin 1 to detect unbinned)",
+            acq.bead_diameter_px()
+        );
+        check_size(binned.dims(), &why)?;
         let coarse = Acquisition {
             sampling_a: acq.sampling_a * b as f64,
             ..*acq
@@ -205,18 +233,12 @@ pub fn detect(
             bin: 1,
             ..p.clone()
         };
-        let mut det = detect(&binned, &coarse, &q, progress)?;
+        let mut det = detect_normalised(&binned, &coarse, &q, progress)?;
         det.beads = det.beads.into_iter().map(|q| binned.unbin(q)).collect();
         return Ok(det);
     }
     let dims = src.dims();
-    let [nx, ny, nz] = dims;
-    if nx < 8 || ny < 8 || nz < 5 {
-        return Err(Error::Invalid(format!(
-            "fiducial detector: volume {nx}×{ny}×{nz} is too small (needs at least 8×8×5)"
-        )));
-    }
-    crate::host::volume::voxel_count(dims)?;
+    let [nx, ny, _] = dims;
     let d = acq.bead_diameter_px();
     let threads = resolve_threads(p.threads);
     // rustfft takes any 5-smooth side: no power-of-two padding (1440 stays 1440, not 2048).
@@ -310,7 +332,25 @@ pub fn detect(
         counts,
         threshold: out.threshold,
         timings: t,
+        // Set by `detect`, which did the normalising.
+        normalisation: Normalisation {
+            factor: 1.0,
+            polarity: Polarity::Normal,
+        },
     })
+}
+
+/// Fails unless a volume of `dims` is large enough to detect in; `why` says how the size came
+/// about when it is not the user's own.
+fn check_size(dims: [usize; 3], why: &str) -> Result<()> {
+    let [nx, ny, nz] = dims;
+    if nx < 8 || ny < 8 || nz < 5 {
+        return Err(Error::Invalid(format!(
+            "fiducial detector: volume {nx}×{ny}×{nz}{why} is too small (needs at least 8×8×5)"
+        )));
+    }
+    crate::host::volume::voxel_count(dims)?;
+    Ok(())
 }
 
 /// Fails, naming the first non-finite voxel in tomogram coordinates, if slice `z` (`nx` wide)

@@ -58,6 +58,9 @@ pub fn page(r: &TomogramResult, pics: Option<&Pictures>) -> Result<String> {
         escape(&name),
         d.verdict.as_str()
     );
+    for w in &r.warnings {
+        let _ = writeln!(s, "<p class=\"warning\">Warning: {}</p>", escape(w));
+    }
     numbers(&mut s, r);
     let weak = d.weak.is_some();
     let strong: Vec<f32> = r.beads.iter().map(|b| b.strong).collect();
@@ -190,6 +193,14 @@ fn thumbnails(s: &mut String, r: &TomogramResult, p: &Pictures) -> Result<()> {
         s.push_str("<h2>Bead cubes</h2>\n<p class=\"note\">No bead was scored.</p>\n");
         return Ok(());
     }
+    if p.cubes.is_empty() {
+        let _ = writeln!(
+            s,
+            "<h2>Bead cubes</h2>\n<p class=\"note\">The cubes of {n} beads were scored in \
+             batches and not kept.</p>"
+        );
+        return Ok(());
+    }
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by(|&a, &b| colour_score(&r.beads[a]).total_cmp(&colour_score(&r.beads[b])));
     let shown: Vec<usize> = if n > 2 * THUMBS_PER_END {
@@ -239,6 +250,7 @@ const CSS: &str = "body{font-family:sans-serif;margin:2em;max-width:1000px}\
 table.numbers{border-collapse:collapse}table.numbers th{text-align:left;padding:2px 12px 2px 0;\
 font-weight:normal;color:#555}table.numbers td{font-family:monospace}\
 .row{display:flex;gap:2em;flex-wrap:wrap}.note{color:#555}\
+.warning{background:#fff4e0;border-left:4px solid #d98200;padding:.4em .8em}\
 .thumbs{display:flex;flex-wrap:wrap;gap:6px}figure{margin:0;border:3px solid;padding:2px}\
 figure img{image-rendering:pixelated;display:block}figcaption{font-size:10px;max-width:294px}\
 footer{margin-top:2em;color:#777;font-size:small}";

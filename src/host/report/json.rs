@@ -56,6 +56,7 @@ pub fn report_json(r: &TomogramResult) -> String {
         "bead_diameter_a": short(r.bead_diameter_a),
         "cube_sampling_a": short(r.cube_sampling_a),
         "coords_source": r.coords_source,
+        "warnings": r.warnings,
         "weights": { "strong": r.weights[0], "weak": r.weights[1] },
         "version": r.version,
         "elapsed_s": r.elapsed_s,

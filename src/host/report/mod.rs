@@ -30,7 +30,8 @@ pub struct Pictures<'a> {
     pub slice_dims: [usize; 2],
     /// Which z the slice is.
     pub slice_z: usize,
-    /// The network cubes, `beads.len() · CUBE_LEN` values, same order as the beads.
+    /// The network cubes, `beads.len() · CUBE_LEN` values, same order as the beads; empty when
+    /// they were not kept (more than [`crate::host::check::SCORE_BATCH`] beads).
     pub cubes: &'a [f32],
 }
 
@@ -86,7 +87,8 @@ fn validate(r: &TomogramResult, pics: Option<&Pictures>) -> Result<()> {
             p.central_slice.len()
         )));
     }
-    if Some(p.cubes.len()) != r.beads.len().checked_mul(CUBE_LEN) {
+    // No cubes at all is allowed: they are not kept for very many beads.
+    if !p.cubes.is_empty() && Some(p.cubes.len()) != r.beads.len().checked_mul(CUBE_LEN) {
         return Err(Error::Invalid(format!(
             "report for {}: {} cube values for {} beads (need {} per bead)",
             r.tomogram.display(),
