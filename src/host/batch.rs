@@ -10,14 +10,17 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::host::check::{check_tomogram, CheckOutcome, CheckParams};
+use crate::host::coords::star::{parse_star, read_text, StarBlock};
 use crate::host::networks::Networks;
 use crate::host::{resolve_threads, AcquisitionInput, Error, Result};
 
 /// Expands command-line inputs into tomogram paths, in a stable order without duplicates.
 ///
 /// Each input is a path to an `.mrc`/`.rec`/`.st`… file, a glob (`tomos/*.mrc`), or a list file:
-/// `.txt`/`.lst` (one path per line, `#` comments) or `.star` (RELION/Scipion tables: the first
-/// column whose values end in `.mrc` or `.rec`). Relative paths inside a list are relative to it.
+/// `.txt`/`.lst` (one path per line, `#` comments) or `.star` (RELION/Xmipp/Scipion tables: the
+/// tomogram column chosen by label, e.g. RELION 5's `_rlnTomoReconstructedTomogram`, else the
+/// first column whose values end in `.mrc` or `.rec`). Relative paths inside a list are relative
+/// to it.
 pub fn expand_inputs(inputs: &[String]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
@@ -64,10 +67,6 @@ fn extension(p: &Path) -> String {
         .unwrap_or_default()
 }
 
-fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
-}
-
 fn relative_to(list: &Path, entry: &str) -> PathBuf {
     let p = PathBuf::from(entry);
     if p.is_absolute() {
@@ -85,43 +84,69 @@ fn read_list_file(path: &Path) -> Result<Vec<PathBuf>> {
         .collect())
 }
 
-/// Tomogram paths from a STAR table: the first column holding `.mrc`/`.rec` names.
+/// STAR labels that name a tomogram file, most specific first: RELION 5 `tomograms.star`, the
+/// Xmipp/Scipion file labels, then RELION's generic image labels.
+const TOMOGRAM_LABELS: [&str; 6] = [
+    "rlnTomoReconstructedTomogram",
+    "tomoFile",
+    "fileName",
+    "rlnMicrographName",
+    "rlnImageName",
+    "image",
+];
+
+/// Does a STAR value name a volume file (`.mrc`, `.rec`, `.mrcs`, or Xmipp's `file:mrc`)?
+fn names_volume(value: &str) -> bool {
+    let v = value.to_ascii_lowercase();
+    [".mrc", ".rec", ".mrcs", ":mrc"]
+        .iter()
+        .any(|e| v.ends_with(e))
+}
+
+/// The block and column listing the tomograms: the first label of [`TOMOGRAM_LABELS`] that any
+/// block has (first such block), else the first column, in file order, whose first value names a
+/// volume file (for tables with other labels).
+fn tomogram_column(blocks: &[StarBlock]) -> Option<(&StarBlock, usize)> {
+    let with_rows = || blocks.iter().filter(|b| !b.rows.is_empty());
+    TOMOGRAM_LABELS
+        .iter()
+        .find_map(|l| with_rows().find_map(|b| b.column(l).map(|c| (b, c))))
+        .or_else(|| {
+            with_rows().find_map(|b| {
+                b.rows[0]
+                    .iter()
+                    .position(|v| names_volume(v))
+                    .map(|c| (b, c))
+            })
+        })
+}
+
+/// Tomogram paths from a RELION/Xmipp/Scipion STAR table (see [`tomogram_column`]), read with the
+/// shared STAR parser, so quoted names and multi-block files work. Relative paths are relative to
+/// the STAR file's folder.
 fn read_star_list(path: &Path) -> Result<Vec<PathBuf>> {
-    let text = read_text(path)?;
-    let is_volume = |t: &str| {
-        let t = t.trim_matches(['"', '\'']).to_ascii_lowercase();
-        t.ends_with(".mrc") || t.ends_with(".rec") || t.ends_with(".mrcs") || t.ends_with(":mrc")
-    };
-    let mut out = Vec::new();
-    let mut column: Option<usize> = None;
-    for line in text.lines().map(str::trim) {
-        if line.is_empty()
-            || line.starts_with('#')
-            || line.starts_with("data_")
-            || line.starts_with("loop_")
-            || line.starts_with('_')
-        {
-            continue;
-        }
-        let tokens: Vec<&str> = line.split_whitespace().collect();
-        let col = *column.get_or_insert_with(|| {
-            tokens
+    let name = path.display().to_string();
+    let blocks = parse_star(&read_text(path)?, &name)?;
+    let paths: Vec<PathBuf> = tomogram_column(&blocks)
+        .map(|(block, col)| {
+            block
+                .rows
                 .iter()
-                .position(|t| is_volume(t))
-                .unwrap_or(usize::MAX)
-        });
-        if let Some(t) = tokens.get(col) {
-            let t = t.trim_matches(['"', '\'']).trim_end_matches(":mrc");
-            out.push(relative_to(path, t));
-        }
-    }
-    if out.is_empty() {
+                .map(|r| r[col].trim_end_matches(":mrc"))
+                .filter(|v| !v.is_empty())
+                .map(|v| relative_to(path, v))
+                .collect()
+        })
+        .unwrap_or_default();
+    if paths.is_empty() {
+        let labels: Vec<String> = TOMOGRAM_LABELS.iter().map(|l| format!("_{l}")).collect();
         return Err(Error::Format(format!(
-            "{} lists no tomogram (.mrc/.rec) in any column",
-            path.display()
+            "{name} lists no tomogram: no data block has a column {} or values ending in \
+             .mrc/.rec",
+            labels.join(", ")
         )));
     }
-    Ok(out)
+    Ok(paths)
 }
 
 /// The output folder of one tomogram: `out` itself for a single input, else `out/<stem>/`.

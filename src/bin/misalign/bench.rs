@@ -5,9 +5,11 @@ use std::time::Instant;
 use clap::Args as ClapArgs;
 use misalign::host::infer::score_cubes;
 use misalign::host::networks::Networks;
-use misalign::host::{Error, Result};
+use misalign::host::{resolve_threads, Error, Result};
 use misalign::net::kernels::Backend;
 use misalign::net::topology::{CUBE_LEN, FLOPS_PER_CUBE};
+
+use crate::opts::ThreadsOpts;
 
 /// Time the built-in strong network on synthetic cubes, on one thread and on `--threads`.
 #[derive(ClapArgs, Debug)]
@@ -15,9 +17,9 @@ pub struct Args {
     /// Cubes per timed round.
     #[arg(long, default_value_t = 64)]
     pub cubes: usize,
-    /// Threads for the second measurement (default: available cores).
-    #[arg(long, short = 'j')]
-    pub threads: Option<usize>,
+    /// Threads of the second measurement.
+    #[command(flatten)]
+    pub threads: ThreadsOpts,
     /// Timed rounds per measurement (the fastest counts: the least disturbed by other load).
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
@@ -29,10 +31,7 @@ pub fn run(args: Args) -> Result<()> {
             "bench: --cubes and --rounds must be at least 1".into(),
         ));
     }
-    let threads = args
-        .threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-        .max(1);
+    let threads = resolve_threads(args.threads.threads);
     let nets = Networks::baked()?;
     // Deterministic pseudo-random cubes (a tiny LCG; the values do not affect the speed).
     let mut state = 0x2545_F491_4F6C_DD1Du64;

@@ -8,21 +8,51 @@ use misalign::decide::Criterion;
 use misalign::host::batch::{self, BatchOptions, ItemResult, WatchOptions};
 use misalign::host::check::{BeadSource, CheckParams};
 use misalign::host::extract::{BorderPolicy, Normalization};
-use misalign::host::networks::Networks;
-use misalign::host::{AcquisitionInput, Error, Result};
+use misalign::host::{Error, Result};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+use crate::opts::{BeadOpts, DetectorOpts, OutputOpts, QuietOpts, ThreadsOpts, WeightsOpts};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CriterionArg {
     Mean,
     Votes,
 }
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+impl From<Criterion> for CriterionArg {
+    fn from(c: Criterion) -> Self {
+        match c {
+            Criterion::Mean => CriterionArg::Mean,
+            Criterion::Votes => CriterionArg::Votes,
+        }
+    }
+}
+
+impl From<CriterionArg> for Criterion {
+    fn from(c: CriterionArg) -> Self {
+        match c {
+            CriterionArg::Mean => Criterion::Mean,
+            CriterionArg::Votes => Criterion::Votes,
+        }
+    }
+}
+
+/// The normalisations a check can use (the library's raw mode is for pictures and trainers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum NormArg {
     /// Mean 0 / sd 1 per cube (the paper; our weights).
+    #[default]
     PerCube,
     /// The original Xmipp pipeline's (background shell, then per tomogram); for imported models.
     Xmipp,
+}
+
+impl From<NormArg> for Normalization {
+    fn from(n: NormArg) -> Self {
+        match n {
+            NormArg::PerCube => Normalization::PerCube,
+            NormArg::Xmipp => Normalization::Xmipp,
+        }
+    }
 }
 
 /// Check tomograms for tilt-series misalignment and write a report per tomogram.
@@ -31,25 +61,17 @@ pub struct Args {
     /// Tomograms: MRC paths, globs ("tomos/*.mrc"), or list files (.txt one per line, .star).
     #[arg(required_unless_present = "watch")]
     pub tomograms: Vec<String>,
-    /// Gold bead diameter in Å.
-    #[arg(
-        long = "fiducial-size",
-        alias = "fiducialSize",
-        default_value_t = 100.0
-    )]
-    pub fiducial_size: f32,
+    #[command(flatten)]
+    pub bead: BeadOpts,
     /// Bead coordinates from the alignment (IMOD .txt/.xyz, Xmipp .xmd, RELION .star, .csv), in
     /// tomogram voxels; skips the detector. Only with a single tomogram.
     #[arg(long)]
     pub coords: Option<PathBuf>,
-    /// Tomogram voxel size in Å (default: from the MRC header).
-    #[arg(long, alias = "samplingRate")]
-    pub sampling: Option<f32>,
     /// Weak-network threshold on the mean score: above → aligned.
     #[arg(
         long,
         alias = "misaliThr",
-        default_value_t = 0.45,
+        default_value_t = default_weak_threshold(),
         conflicts_with = "no_threshold"
     )]
     pub threshold: f32,
@@ -58,29 +80,20 @@ pub struct Args {
     #[arg(long)]
     pub no_threshold: bool,
     /// How per-bead scores are combined in the strong stage.
-    #[arg(long, value_enum, default_value_t = CriterionArg::Mean)]
+    #[arg(long, value_enum, default_value_t = CheckParams::default().criterion.into())]
     pub criterion: CriterionArg,
-    /// Strong-network weight file (default: the weights built into misalign).
-    #[arg(long = "weights-strong", requires = "weights_weak")]
-    pub weights_strong: Option<PathBuf>,
-    /// Weak-network weight file (default: built in).
-    #[arg(long = "weights-weak", requires = "weights_strong")]
-    pub weights_weak: Option<PathBuf>,
+    #[command(flatten)]
+    pub weights: WeightsOpts,
     /// Cube normalisation.
-    #[arg(long, value_enum, default_value_t = NormArg::PerCube)]
+    #[arg(long, value_enum, default_value_t)]
     pub normalization: NormArg,
     /// Pad boxes that leave the volume instead of skipping their beads.
     #[arg(long)]
     pub pad_borders: bool,
-    /// Output folder (one sub-folder per tomogram when several are given).
-    #[arg(long, short = 'o', default_value = "misalign-out")]
-    pub out: PathBuf,
-    /// Worker threads.
-    #[arg(long, short = 'j', default_value_t = default_threads())]
-    pub threads: usize,
-    /// Recompute tomograms whose report is already complete.
-    #[arg(long)]
-    pub force: bool,
+    #[command(flatten)]
+    pub output: OutputOpts,
+    #[command(flatten)]
+    pub threads: ThreadsOpts,
     /// Watch a folder and check tomograms as they appear (on-the-fly acquisition).
     #[arg(long)]
     pub watch: Option<PathBuf>,
@@ -90,58 +103,47 @@ pub struct Args {
     /// With --watch: stop after this many seconds without a new tomogram.
     #[arg(long)]
     pub idle_exit: Option<f64>,
-    /// Skip the HTML report and its pictures (faster in large batches).
-    #[arg(long)]
-    pub no_html: bool,
-    /// Detector: outlier threshold in standard deviations.
-    #[arg(long, alias = "sdThr")]
-    pub sd_thr: Option<f64>,
-    /// Detector: work on the tomogram binned by N; 0 = automatic (⌊D/10⌋ for beads of
-    /// D ≥ 20 px), 1 = never.
-    #[arg(long = "detector-bin", default_value_t = 0, value_name = "N")]
-    pub detector_bin: usize,
-    /// No progress lines on stderr.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub quiet: QuietOpts,
+    // Last: its help heading applies to every option declared after it.
+    #[command(flatten)]
+    pub detector: DetectorOpts,
 }
 
-fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+/// The library's weak threshold (Scipion's), shown as the flag's default; were the library to
+/// default to no threshold, 0.5 is where the weak stage then decides.
+fn default_weak_threshold() -> f32 {
+    CheckParams::default().threshold.unwrap_or(0.5)
+}
+
+impl Args {
+    /// The pipeline parameters these options give (beads from the detector; `run` switches to
+    /// `--coords` once it knows there is one tomogram).
+    pub fn params(&self) -> CheckParams {
+        // Passed through: 0 (every core) is resolved once, by the batch runner.
+        let threads = self.threads.threads;
+        CheckParams {
+            threshold: (!self.no_threshold).then_some(self.threshold),
+            criterion: self.criterion.into(),
+            normalization: self.normalization.into(),
+            border: if self.pad_borders {
+                BorderPolicy::Pad
+            } else {
+                BorderPolicy::Skip
+            },
+            threads,
+            html: !self.output.no_html,
+            detector: self.detector.params(threads),
+            ..CheckParams::default()
+        }
+    }
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let nets = match (&args.weights_strong, &args.weights_weak) {
-        (Some(s), Some(w)) => Networks::from_files(s, w)?,
-        _ => Networks::baked()?,
-    };
-    let acquisition = AcquisitionInput {
-        sampling_a: args.sampling.map(f64::from),
-        bead_diameter_a: args.fiducial_size as f64,
-    };
-    let mut params = CheckParams {
-        threshold: (!args.no_threshold).then_some(args.threshold),
-        criterion: match args.criterion {
-            CriterionArg::Mean => Criterion::Mean,
-            CriterionArg::Votes => Criterion::Votes,
-        },
-        normalization: match args.normalization {
-            NormArg::PerCube => Normalization::PerCube,
-            NormArg::Xmipp => Normalization::Xmipp,
-        },
-        border: if args.pad_borders {
-            BorderPolicy::Pad
-        } else {
-            BorderPolicy::Skip
-        },
-        threads: args.threads.max(1),
-        html: !args.no_html,
-        ..CheckParams::default()
-    };
-    if let Some(k) = args.sd_thr {
-        params.detector.sd_thr = k;
-    }
-    params.detector.bin = args.detector_bin;
-    let quiet = args.quiet;
+    let nets = args.weights.networks()?;
+    let acquisition = args.bead.input();
+    let mut params = args.params();
+    let quiet = args.quiet.quiet;
     let tty = std::io::stderr().is_terminal();
     let on_item = move |k: usize, n: usize, item: &ItemResult| {
         let line = match item {
@@ -170,8 +172,8 @@ pub fn run(args: Args) -> Result<()> {
         }
     };
     let opts = BatchOptions {
-        out: &args.out,
-        force: args.force,
+        out: &args.output.out,
+        force: args.output.force,
         threads: params.threads,
         always_subdirs: args.watch.is_some(),
         on_item: &on_item,

@@ -8,7 +8,9 @@ use misalign::host::check::CheckParams;
 use misalign::host::mrc::{write_volume, MrcMode};
 use misalign::host::networks::Networks;
 use misalign::host::sim::{simulate_tomogram, Misalignment, TomogramParams};
-use misalign::host::{AcquisitionInput, Error, Result};
+use misalign::host::{resolve_threads, AcquisitionInput, Error, Result};
+
+use crate::opts::ThreadsOpts;
 
 /// Simulate an aligned and a misaligned tomogram (bananas, 200 Å) and check both.
 #[derive(ClapArgs, Debug)]
@@ -16,15 +18,15 @@ pub struct Args {
     /// Output folder for the simulated tomograms and the reports.
     #[arg(long, short = 'o', default_value = "misalign-demo")]
     pub out: PathBuf,
-    /// Worker threads.
-    #[arg(long, short = 'j', default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: ThreadsOpts,
     /// Random seed of the simulation.
     #[arg(long, default_value_t = 2024)]
     pub seed: u64,
 }
 
 pub fn run(args: Args) -> Result<()> {
+    let threads = resolve_threads(args.threads.threads);
     let tomo_dir = args.out.join("tomograms");
     std::fs::create_dir_all(&tomo_dir)
         .map_err(|e| Error::io(format!("creating {}", tomo_dir.display()), e))?;
@@ -49,7 +51,7 @@ pub fn run(args: Args) -> Result<()> {
             "simulating {name}: {}×{}×{} voxels at {} Å, {} beads of {} Å …",
             p.dims[0], p.dims[1], p.dims[2], p.sampling_a, p.n_beads, p.bead_diameter_a
         );
-        let (vol, _truth) = simulate_tomogram(&p, args.threads)?;
+        let (vol, _truth) = simulate_tomogram(&p, threads)?;
         let path = tomo_dir.join(format!("{name}.mrc"));
         write_volume(&path, &vol, MrcMode::Float32)?;
         paths.push(path);
@@ -57,7 +59,7 @@ pub fn run(args: Args) -> Result<()> {
 
     let nets = Networks::baked()?;
     let params = CheckParams {
-        threads: args.threads,
+        threads,
         ..CheckParams::default()
     };
     let reports = args.out.join("reports");
@@ -69,7 +71,7 @@ pub fn run(args: Args) -> Result<()> {
     let opts = BatchOptions {
         out: &reports,
         force: true,
-        threads: args.threads,
+        threads,
         always_subdirs: true,
         on_item: &print,
     };

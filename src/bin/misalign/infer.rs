@@ -9,6 +9,8 @@ use misalign::host::mrc::MrcFile;
 use misalign::host::{Error, Result, SliceSource};
 use misalign::net::topology::{CUBE_LEN, EDGE};
 
+use crate::opts::ThreadsOpts;
+
 /// Score 32³ cubes (one MRC volume of 32×32×(32·N): cube i = sections 32i…32i+31).
 #[derive(ClapArgs, Debug)]
 pub struct Args {
@@ -24,9 +26,8 @@ pub struct Args {
     /// Use the cubes as they are (default: each to mean 0 / sd 1 first).
     #[arg(long)]
     pub no_normalize: bool,
-    /// Worker threads.
-    #[arg(long, short = 'j', default_value_t = 1)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: ThreadsOpts,
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -44,7 +45,7 @@ pub fn run(args: Args) -> Result<()> {
     for (z, slice) in cubes.chunks_exact_mut(EDGE * EDGE).enumerate() {
         mrc.read_slice(z, slice)?;
     }
-    let scores = score_cubes(&net, &cubes, !args.no_normalize, args.threads)?;
+    let scores = score_cubes(&net, &cubes, !args.no_normalize, args.threads.threads)?;
     let fill = |w: &mut dyn Write| -> std::io::Result<()> {
         writeln!(w, "index,score")?;
         for (i, s) in scores.iter().enumerate() {

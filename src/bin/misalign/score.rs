@@ -3,9 +3,10 @@ use std::path::PathBuf;
 
 use clap::Args as ClapArgs;
 use misalign::decide::Criterion;
-use misalign::host::networks::Networks;
 use misalign::host::xmipp_score::{score_xmipp, SUBTOMO_STATS, TOMO_STATS};
 use misalign::host::Result;
+
+use crate::opts::{ThreadsOpts, WeightsOpts};
 
 /// Score cubes pre-extracted by Xmipp (`<coords>-1.mrc`, `-2.mrc`, … next to the coordinate
 /// file) and write misalignmentSubtomoStatistics.xmd and misalignmentTomoStatistics.xmd beside it.
@@ -26,22 +27,14 @@ pub struct Args {
     /// Accepted for compatibility (GPU id of the original); misalign runs on the CPU.
     #[arg(short = 'g', value_name = "GPU")]
     pub gpu: Option<String>,
-    /// Strong-network weights (default: built in; pass converted Xmipp models here).
-    #[arg(long = "weights-strong", requires = "weights_weak")]
-    pub weights_strong: Option<PathBuf>,
-    /// Weak-network weights (default: built in).
-    #[arg(long = "weights-weak", requires = "weights_strong")]
-    pub weights_weak: Option<PathBuf>,
-    /// Worker threads.
-    #[arg(long, short = 'j', default_value_t = 1)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub weights: WeightsOpts,
+    #[command(flatten)]
+    pub threads: ThreadsOpts,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let nets = match (&args.weights_strong, &args.weights_weak) {
-        (Some(s), Some(w)) => Networks::from_files(s, w)?,
-        _ => Networks::baked()?,
-    };
+    let nets = args.weights.networks()?;
     let criterion = if args.votes {
         Criterion::Votes
     } else {
@@ -52,7 +45,7 @@ pub fn run(args: Args) -> Result<()> {
         &nets,
         args.misali_thr,
         criterion,
-        args.threads.max(1),
+        args.threads.threads,
     )?;
     let dir = args
         .subtomo_file_path

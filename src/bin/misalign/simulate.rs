@@ -7,7 +7,9 @@ use misalign::host::fsutil::write_atomic;
 use misalign::host::mrc::{write_volume, MrcMode};
 use misalign::host::sim::pictures::{crop, write_slices};
 use misalign::host::sim::{simulate_tomogram, PhantomParams, TomogramParams};
-use misalign::host::{Error, Result};
+use misalign::host::{resolve_threads, Error, Result};
+
+use crate::opts::ThreadsOpts;
 
 /// Options of `misalign simulate`.
 #[derive(ClapArgs, Debug)]
@@ -69,9 +71,8 @@ pub struct Args {
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Worker threads.
-    #[arg(long, default_value_t = 2)]
-    pub threads: usize,
+    #[command(flatten)]
+    pub threads: ThreadsOpts,
     /// Write PNG slices (XY, XZ, YZ through the first beads; whole planes and 4× crops).
     #[arg(long = "png-dir")]
     pub png_dir: Option<PathBuf>,
@@ -141,7 +142,7 @@ pub fn params(a: &Args) -> Result<TomogramParams> {
 /// Runs `misalign simulate`.
 pub fn run(a: Args) -> Result<()> {
     let p = params(&a)?;
-    let (vol, truth) = simulate_tomogram(&p, a.threads)?;
+    let (vol, truth) = simulate_tomogram(&p, resolve_threads(a.threads.threads))?;
     write_volume(&a.output, &vol, MrcMode::Float32)?;
     if let Some(t) = &a.truth {
         let text = serde_json::to_string_pretty(&truth.to_json())
