@@ -107,6 +107,11 @@ enum misalign_status
    * The caller's progress callback returned false; nothing was written.
    */
   MISALIGN_STATUS_CANCELLED = 8,
+  /**
+   * A large working buffer could not be allocated; nothing was written and the library
+   * stays usable (try a binned volume or fewer threads).
+   */
+  MISALIGN_STATUS_OUT_OF_MEMORY = 9,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

@@ -36,6 +36,9 @@ pub enum misalign_status {
     Panic = 7,
     /// The caller's progress callback returned false; nothing was written.
     Cancelled = 8,
+    /// A large working buffer could not be allocated; nothing was written and the library
+    /// stays usable (try a binned volume or fewer threads).
+    OutOfMemory = 9,
 }
 
 /// Why a call failed: the status for C and the message for `misalign_last_error`.
@@ -73,6 +76,7 @@ impl From<Error> for Failure {
             Error::Invalid(_) => misalign_status::InvalidArgument,
             Error::Weights(_) => misalign_status::Weights,
             Error::Cancelled => misalign_status::Cancelled,
+            Error::OutOfMemory(_) => misalign_status::OutOfMemory,
         };
         Failure::new(status, e.to_string())
     }
@@ -220,6 +224,7 @@ pub extern "C" fn misalign_status_name(status: u32) -> *const c_char {
         6 => c"invalid weights",
         7 => c"internal error (panic)",
         8 => c"cancelled",
+        9 => c"out of memory",
         _ => c"unknown status",
     };
     s.as_ptr()
@@ -289,8 +294,15 @@ mod tests {
     }
 
     #[test]
+    fn out_of_memory_has_its_own_status() {
+        let f = Failure::from(Error::OutOfMemory("1 MiB for x".into()));
+        assert_eq!(f.status, misalign_status::OutOfMemory);
+        assert!(f.message.contains("out of memory"), "{}", f.message);
+    }
+
+    #[test]
     fn status_names_cover_every_variant() {
-        for s in 0..=misalign_status::Cancelled as u32 {
+        for s in 0..=misalign_status::OutOfMemory as u32 {
             // SAFETY: static NUL-terminated strings.
             let name = unsafe { CStr::from_ptr(misalign_status_name(s)) };
             assert_ne!(name.to_bytes(), b"unknown status");

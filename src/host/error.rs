@@ -17,6 +17,8 @@ pub enum Error {
     Weights(String),
     /// The caller's progress callback asked to stop (see [`Progress`]).
     Cancelled,
+    /// A large buffer could not be allocated (the message says how large and what for).
+    OutOfMemory(String),
 }
 
 /// Progress with cancellation: called on the calling thread (never on a worker) with the
@@ -51,6 +53,11 @@ impl fmt::Display for Error {
             Error::Io { context, source } => write!(f, "{context}: {source}"),
             Error::Format(m) | Error::Invalid(m) | Error::Weights(m) => f.write_str(m),
             Error::Cancelled => f.write_str("cancelled by the caller's progress callback"),
+            Error::OutOfMemory(what) => write!(
+                f,
+                "out of memory: could not allocate {what}; bin the tomogram, use fewer threads or \
+                 free memory"
+            ),
         }
     }
 }

@@ -70,8 +70,11 @@ pub fn sample(src: &dyn SliceSource) -> Result<IntensitySample> {
     let slices = SAMPLE_SLICES.min(nz).max(1);
     let per_slice = nx * ny;
     let stride = (per_slice * slices).div_ceil(MAX_SAMPLES).max(1);
-    let mut buf = vec![0.0f32; per_slice];
-    let mut values = Vec::with_capacity((per_slice * slices / stride).min(MAX_SAMPLES) + slices);
+    let mut buf = crate::host::alloc::zeroed(per_slice, "a tomogram slice")?;
+    let mut values = Vec::new();
+    values
+        .try_reserve((per_slice * slices / stride).min(MAX_SAMPLES) + slices)
+        .map_err(|_| crate::host::Error::OutOfMemory("the intensity sample".into()))?;
     for k in 0..slices {
         let z = if slices == 1 {
             nz / 2

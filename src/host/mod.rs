@@ -3,6 +3,7 @@
 //! Data flows one way: tomogram ([`mrc`]) → bead coordinates ([`detector`] or [`coords`]) →
 //! 32³ cubes ([`extract`]) → scores ([`crate::net`]) → verdict ([`crate::decide`]).
 pub mod acquisition;
+pub mod alloc;
 pub mod batch;
 pub mod check;
 pub mod coords;

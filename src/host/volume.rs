@@ -19,7 +19,7 @@ pub trait SliceSource: Sync {
     fn read_block(&self, origin: [usize; 3], size: [usize; 3], out: &mut [f32]) -> Result<()> {
         let [nx, ny, _] = self.dims();
         check_block(self.dims(), origin, size, out.len())?;
-        let mut slice = vec![0.0f32; nx * ny];
+        let mut slice = crate::host::alloc::zeroed(nx * ny, "a tomogram slice")?;
         let plane = size[0] * size[1];
         for (z, dst) in out.chunks_exact_mut(plane).enumerate() {
             self.read_slice(origin[2] + z, &mut slice)?;
@@ -75,7 +75,7 @@ impl Volume {
         Ok(Volume {
             dims,
             voxel_size,
-            data: vec![0.0; len],
+            data: crate::host::alloc::zeroed(len, "the volume")?,
         })
     }
 
@@ -221,6 +221,15 @@ mod tests {
         assert!(voxel_count([usize::MAX, 2, 1]).is_err());
         assert!(voxel_count([4, 0, 1]).is_err());
         assert_eq!(voxel_count([2, 3, 4]).unwrap(), 24);
+    }
+
+    #[test]
+    fn a_volume_larger_than_memory_is_an_error_not_an_abort() {
+        // 2^50 voxels (4 PiB): countable, not allocatable.
+        match Volume::zeros([1 << 20, 1 << 20, 1 << 10], [1.0; 3]) {
+            Err(crate::host::Error::OutOfMemory(m)) => assert!(m.contains("the volume"), "{m}"),
+            other => panic!("expected OutOfMemory, got {:?}", other.map(|v| v.dims)),
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! then sees the bead size it is tuned for, at 1/b³ of the work and memory.
 use std::sync::Mutex;
 
+use crate::host::alloc::zeroed;
 use crate::host::{Error, Result, SliceSource};
 
 /// `inner` binned by `b` in x, y and z. Voxels past the last whole block are left out.
@@ -54,7 +55,7 @@ impl SliceSource for Binned<'_> {
             .lock()
             .map(|mut s| s.pop())
             .unwrap_or(None)
-            .unwrap_or_else(|| vec![0.0; nx * ny]);
+            .map_or_else(|| zeroed(nx * ny, "a tomogram slice"), Ok)?;
         out.fill(0.0);
         let result = (|| {
             for k in 0..b {

@@ -2,6 +2,7 @@
 //! pass), centre each candidate by mirror correlation, and compute the mirror-correlation and
 //! radial-profile scores of the filters.
 use crate::detect::{mirror, profile};
+use crate::host::alloc::zeroed;
 use crate::host::{Error, Result, SliceSource};
 
 /// A cube of edge `edge` whose first voxel is at `origin` (may stick out of the volume;
@@ -15,7 +16,10 @@ pub struct Cube {
 /// Reads all `cubes` in one ascending sweep over the slices they touch.
 pub fn gather(src: &dyn SliceSource, cubes: &[Cube]) -> Result<Vec<Vec<f32>>> {
     let [nx, ny, nz] = src.dims();
-    let mut out: Vec<Vec<f32>> = cubes.iter().map(|c| vec![0.0; c.edge.pow(3)]).collect();
+    let mut out: Vec<Vec<f32>> = cubes
+        .iter()
+        .map(|c| zeroed(c.edge.pow(3), "the candidate cubes"))
+        .collect::<Result<_>>()?;
     if cubes.is_empty() {
         return Ok(out);
     }
@@ -27,7 +31,7 @@ pub fn gather(src: &dyn SliceSource, cubes: &[Cube]) -> Result<Vec<Vec<f32>>> {
             users[clampi(c.origin[2] + t as isize, nz)].push((i as u32, t as u32));
         }
     }
-    let mut slice = vec![0.0f32; nx * ny];
+    let mut slice = zeroed(nx * ny, "a tomogram slice")?;
     for (z, list) in users.iter().enumerate() {
         if list.is_empty() {
             continue;

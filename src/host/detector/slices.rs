@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 
 use super::assemble::Cand2;
 use crate::detect::{bandpass::BandPass, label, laplace, zwin, Complex32};
+use crate::host::alloc::zeroed;
 use crate::host::fft::RustFft;
 use crate::host::{report_progress, Error, Progress, Result, SliceSource};
 
@@ -113,7 +114,10 @@ impl Pass<'_> {
     /// Reads slice `z` into `buf` (or a new buffer) and rejects non-finite voxels.
     fn read_checked(&self, z: usize, buf: Option<Vec<f32>>) -> Result<Vec<f32>> {
         let [nx, ny, _] = self.dims();
-        let mut buf = buf.unwrap_or_else(|| vec![0.0; nx * ny]);
+        let mut buf = match buf {
+            Some(b) => b,
+            None => zeroed(nx * ny, "a tomogram slice")?,
+        };
         self.src.read_slice(z, &mut buf)?;
         super::check_finite_slice(z, nx, &buf)?;
         Ok(buf)
@@ -269,17 +273,20 @@ pub(super) fn slice_candidates(pass: &Pass, progress: Option<Progress<'_>>) -> R
     let [nx, ny, nz] = pass.dims();
     let n = nx * ny;
     let threads = pass.threads.max(1);
+    // Every worker owns a few slice-sized buffers: the memory that grows with the thread count.
     let mut workers: Vec<Worker> = (0..threads)
-        .map(|_| Worker {
-            a: vec![0.0; n],
-            b: vec![0.0; n],
-            spec: vec![Complex32::new(0.0, 0.0); pass.bp.scratch_len()],
-            lap: vec![0.0; laplace::scratch_len(nx)],
-            labels: vec![0; label::buffer_len(nx, ny)],
-            queue: vec![0; label::buffer_len(nx, ny)],
-            fft: RustFft::default(),
+        .map(|_| -> Result<Worker> {
+            Ok(Worker {
+                a: zeroed(n, "a detector slice buffer")?,
+                b: zeroed(n, "a detector slice buffer")?,
+                spec: zeroed(pass.bp.scratch_len(), "the band-pass spectrum")?,
+                lap: zeroed(laplace::scratch_len(nx), "the Laplacian scratch")?,
+                labels: zeroed(label::buffer_len(nx, ny), "the label map")?,
+                queue: zeroed(label::buffer_len(nx, ny), "the labelling queue")?,
+                fft: RustFft::default(),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut ring = Ring {
         first: 0,
         slices: VecDeque::new(),

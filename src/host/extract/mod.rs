@@ -14,6 +14,7 @@ mod resample;
 
 use std::collections::BTreeMap;
 
+use crate::host::alloc::zeroed;
 use crate::host::{resolve_threads, Acquisition, Error, Result, SliceSource};
 use crate::net::topology::{CUBE_LEN, EDGE};
 
@@ -178,7 +179,7 @@ pub fn extract(
             (true, _) => plans.push(plan),
         }
     }
-    let mut cubes = vec![0.0f32; plans.len() * CUBE_LEN];
+    let mut cubes = zeroed(plans.len() * CUBE_LEN, "the bead cubes")?;
     let beads: Vec<ExtractedBead> = plans
         .iter()
         .map(|b| ExtractedBead {
@@ -249,7 +250,7 @@ fn cut_all(
             let mut blocks = Vec::with_capacity(batch.len());
             for &k in batch {
                 let (origin, size, rel) = plans[k].in_block(dims);
-                let mut data = vec![0.0f32; size.iter().product()];
+                let mut data = zeroed(size.iter().product(), "a bead's box")?;
                 src.read_block(origin, size, &mut data).map_err(|e| {
                     Error::Invalid(format!(
                         "extraction: reading the box of coordinate row {}: {e}",
@@ -292,7 +293,10 @@ fn cut_all(
                 if loaded.contains_key(&z) {
                     continue;
                 }
-                let mut buf = spare.pop().unwrap_or_else(|| vec![0.0; dims[0] * dims[1]]);
+                let mut buf = match spare.pop() {
+                    Some(b) => b,
+                    None => zeroed(dims[0] * dims[1], "a tomogram slice")?,
+                };
                 src.read_slice(z, &mut buf).map_err(|e| {
                     Error::Invalid(format!("extraction: reading tomogram slice {z}: {e}"))
                 })?;

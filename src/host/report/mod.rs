@@ -71,7 +71,7 @@ pub fn read_central_slice(src: &dyn SliceSource) -> Result<(Vec<f32>, [usize; 2]
     let [nx, ny, nz] = src.dims();
     crate::host::volume::voxel_count([nx, ny, nz])?;
     let z = nz / 2;
-    let mut slice = vec![0.0f32; nx * ny];
+    let mut slice = crate::host::alloc::zeroed(nx * ny, "the central slice")?;
     src.read_slice(z, &mut slice)?;
     Ok((slice, [nx, ny], z))
 }
