@@ -1,5 +1,5 @@
 //! End-to-end tests of the fiducial detector on planted-bead volumes.
-use misalign::host::detector::{detect, refine, DetectorParams, ThresholdMode};
+use misalign::host::detector::{detect, DetectorParams, ThresholdMode};
 use misalign::host::{Acquisition, Error, SliceSource, Volume};
 
 mod common;
@@ -384,25 +384,6 @@ fn relaxed_mode_returns_the_unfiltered_list_only_when_the_filters_leave_few() {
     assert!(det.counts.relaxed_used);
     assert_eq!(det.beads.len(), det.counts.after_border);
     assert!(det.beads.len() >= 3);
-}
-
-#[test]
-fn centring_recovers_shifts_of_both_signs() {
-    let dims = [64, 64, 64];
-    for d in -3i32..=3 {
-        let truth = [32.0 + d as f64, 32.0 - d as f64 * 0.5, 32.0 + d as f64];
-        let vol = planted(dims, &[truth], 0.2, (40 + d) as u64);
-        let cen = refine::Centring::new(D);
-        let cube = cen.cube([32.0, 32.0, 32.0]);
-        let data = refine::gather(&vol, &[cube]).unwrap();
-        let got = cen.locate(&cube, &data[0]).unwrap().unwrap();
-        for a in 0..3 {
-            assert!(
-                (got[a] - truth[a]).abs() <= 0.6,
-                "shift {d}: got {got:?}, truth {truth:?}"
-            );
-        }
-    }
 }
 
 #[test]

@@ -4,13 +4,13 @@
 //!
 //! Stages: pass 1 streams the slices through the no_std kernels of [`crate::detect`] on
 //! `threads` workers (Z window, band-pass, Laplacian, threshold, labelling); 2D candidates are
-//! voted on and linked into 3D chains ([`assemble`]); pass 2 reads small cubes around them and
+//! voted on and linked into 3D chains (`assemble.rs`); pass 2 reads small cubes around them and
 //! centres them by mirror correlation; duplicates are merged, border candidates dropped; pass 3
 //! reads box cubes for the mirror-correlation and radial-profile Mahalanobis filters.
-pub mod assemble;
+pub(crate) mod assemble;
 mod binned;
-pub mod refine;
-pub mod slices;
+pub(crate) mod refine;
+pub(crate) mod slices;
 
 use std::time::Instant;
 

@@ -177,3 +177,48 @@ pub fn score(p: [f64; 3], cube: &Cube, data: &[f32]) -> Result<Scores> {
         profile: prof,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::Volume;
+
+    /// A soft-edged dark sphere of diameter `d` at `c` (z stretched 1.4× like a missing-wedge
+    /// elongation) on a flat background, plus a faint deterministic ripple as texture.
+    fn sphere(dims: [usize; 3], c: [f64; 3], d: f64) -> Volume {
+        let [nx, ny, nz] = dims;
+        let mut data = vec![0.0f32; nx * ny * nz];
+        for z in 0..nz {
+            for y in 0..ny {
+                for x in 0..nx {
+                    let (dx, dy, dz) = (x as f64 - c[0], y as f64 - c[1], (z as f64 - c[2]) / 1.4);
+                    let r = (dx * dx + dy * dy + dz * dz).sqrt();
+                    let ripple =
+                        0.05 * ((0.7 * x as f64).sin() * (1.3 * y as f64 + z as f64).cos());
+                    let v = 5.0 + ripple - 1.0 / (1.0 + ((r - d / 2.0) / 0.7).exp());
+                    data[(z * ny + y) * nx + x] = v as f32;
+                }
+            }
+        }
+        Volume::from_data(dims, [10.0; 3], data).unwrap()
+    }
+
+    #[test]
+    fn centring_recovers_shifts_of_both_signs() {
+        let d = 10.0;
+        for s in -3i32..=3 {
+            let truth = [32.0 + s as f64, 32.0 - s as f64 * 0.5, 32.0 + s as f64];
+            let vol = sphere([64, 64, 64], truth, d);
+            let cen = Centring::new(d);
+            let cube = cen.cube([32.0, 32.0, 32.0]);
+            let data = gather(&vol, &[cube]).unwrap();
+            let got = cen.locate(&cube, &data[0]).unwrap().unwrap();
+            for a in 0..3 {
+                assert!(
+                    (got[a] - truth[a]).abs() <= 0.6,
+                    "shift {s}: got {got:?}, truth {truth:?}"
+                );
+            }
+        }
+    }
+}

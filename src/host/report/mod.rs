@@ -5,12 +5,12 @@
 //! The presence of `report.json` means the folder is complete: a stale one is removed before
 //! anything else is written, every file is written atomically, and `report.json` comes last.
 //! Batch resume relies on that.
-pub mod html;
-pub mod image;
-pub mod json;
-pub mod markup;
-pub mod svg;
-pub mod table;
+pub(crate) mod html;
+pub(crate) mod image;
+pub(crate) mod json;
+pub(crate) mod markup;
+pub(crate) mod svg;
+pub(crate) mod table;
 
 use std::path::Path;
 
