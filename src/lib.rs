@@ -10,8 +10,12 @@
 //!   detector), [`decide`] (the tomogram verdict). The caller hands in scratch buffers whose sizes
 //!   are public constants.
 //! - **host** (feature `std`): [`host`] — MRC I/O, coordinate formats, threaded drivers,
-//!   extraction, the whole `check` pipeline, reports and the simulator.
+//!   extraction, the whole `check` pipeline and reports.
 //! - **C ABI** (feature `std`): [`ffi`], exported as `misalign_*` (header `include/misalign.h`).
+//! - **simulator** (feature `sim`, on by default): [`sim`] — synthetic tilt series and
+//!   tomograms for `misalign simulate` / `demo`, the tests and the trainer's evaluation. Kept out
+//!   of the host layer so the C ABI build (`--no-default-features --features std`) and `no_std`
+//!   builds do not carry it.
 //!
 //! Conventions (axis order, units, coordinate origins) are written once in `docs/conventions.md`.
 #![cfg_attr(not(feature = "std"), no_std)]
@@ -26,6 +30,9 @@ pub mod host;
 
 #[cfg(feature = "std")]
 pub mod ffi;
+
+#[cfg(feature = "sim")]
+pub mod sim;
 
 /// The crate version, as reported by `misalign --version` and in reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

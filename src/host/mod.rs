@@ -15,7 +15,6 @@ pub mod infer;
 pub mod mrc;
 pub mod networks;
 pub mod report;
-pub mod sim;
 pub mod volume;
 pub mod xmipp_score;
 
