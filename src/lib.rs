@@ -8,7 +8,8 @@
 //! Layers (each calls only the one below it):
 //! - **core** (`no_std`, no heap): [`net`] (the network), [`detect`] (slice kernels of the bead
 //!   detector), [`decide`] (the tomogram verdict). The caller hands in scratch buffers whose sizes
-//!   are public constants.
+//!   are public constants. [`rng`] is the one deterministic random generator of the project
+//!   (simulator, trainer, tests).
 //! - **host** (feature `std`): [`host`] — MRC I/O, coordinate formats, threaded drivers,
 //!   extraction, the whole `check` pipeline and reports.
 //! - **C ABI** (feature `std`): [`ffi`], exported as `misalign_*` (header `include/misalign.h`).
@@ -24,6 +25,7 @@
 pub mod decide;
 pub mod detect;
 pub mod net;
+pub mod rng;
 
 #[cfg(feature = "std")]
 pub mod host;

@@ -9,6 +9,11 @@ use misalign::net::weights::{encode, WeightFile};
 mod common;
 use common::Rng;
 
+/// An integer in [lo, hi].
+fn int(rng: &mut Rng, lo: i64, hi: i64) -> i64 {
+    lo + rng.below((hi - lo + 1) as usize) as i64
+}
+
 /// Random parameters, every one exactly representable in f16 (k/2^s with |k| ≤ 1024), so the
 /// file's f16 rounding is the identity and the reference can use the same numbers.
 fn random_params(rng: &mut Rng) -> Vec<f32> {
@@ -17,13 +22,13 @@ fn random_params(rng: &mut Rng) -> Vec<f32> {
         for _ in 0..t.len {
             let v = match t.name.rsplit('.').next().unwrap() {
                 // ~He-scaled: fan-in 27·CI (≤ 864) → |w| ≲ 0.1.
-                "kernel" if t.name.starts_with("conv") => rng.int(-1024, 1024) as f32 / 8192.0,
-                "kernel" => rng.int(-1024, 1024) as f32 / 8192.0,
-                "bias" => rng.int(-256, 256) as f32 / 1024.0,
-                "gamma" => rng.int(512, 1536) as f32 / 1024.0,
-                "beta" => rng.int(-512, 512) as f32 / 1024.0,
-                "mean" => rng.int(0, 1024) as f32 / 1024.0,
-                "var" => rng.int(16, 2048) as f32 / 1024.0,
+                "kernel" if t.name.starts_with("conv") => int(rng, -1024, 1024) as f32 / 8192.0,
+                "kernel" => int(rng, -1024, 1024) as f32 / 8192.0,
+                "bias" => int(rng, -256, 256) as f32 / 1024.0,
+                "gamma" => int(rng, 512, 1536) as f32 / 1024.0,
+                "beta" => int(rng, -512, 512) as f32 / 1024.0,
+                "mean" => int(rng, 0, 1024) as f32 / 1024.0,
+                "var" => int(rng, 16, 2048) as f32 / 1024.0,
                 other => panic!("unknown tensor kind {other}"),
             };
             p.push(v);
@@ -134,7 +139,7 @@ fn random_cube(rng: &mut Rng, blob: bool) -> Box<[f32; CUBE_LEN]> {
         let (x, y, z) = ((k % 32) as f64, (k / 32 % 32) as f64, (k / 1024) as f64);
         let r2 = (x - 15.5).powi(2) + (y - 16.0).powi(2) + (z - 15.0).powi(2);
         let bead = if blob { -3.0 * (-r2 / 40.0).exp() } else { 0.0 };
-        *v = (rng.uniform() + bead) as f32;
+        *v = (rng.range(-1.0, 1.0) + bead) as f32;
     }
     normalize_cube(&mut c);
     c
@@ -148,7 +153,7 @@ fn backends() -> Vec<Backend> {
 
 #[test]
 fn forward_pass_matches_naive_f64_reference() {
-    let mut rng = Rng(0x5EED_1234_ABCD_0001);
+    let mut rng = Rng::new(0x5EED_1234_ABCD_0001, 0);
     let mut scratch = Scratch::boxed();
     for set in 0..2 {
         let params = random_params(&mut rng);
@@ -178,7 +183,7 @@ fn forward_pass_matches_naive_f64_reference() {
 
 #[test]
 fn non_finite_cube_gives_nan_not_a_score() {
-    let mut rng = Rng(7);
+    let mut rng = Rng::new(7, 0);
     let params = random_params(&mut rng);
     let bytes = encode(&params, 1e-3).unwrap();
     let net = Prepared::boxed(&WeightFile::parse(&bytes).unwrap());
@@ -192,10 +197,10 @@ fn non_finite_cube_gives_nan_not_a_score() {
 
 #[test]
 fn normalize_cube_gives_zero_mean_unit_sd_and_zeros_for_constant() {
-    let mut rng = Rng(99);
+    let mut rng = Rng::new(99, 0);
     let mut c = Box::new([0.0f32; CUBE_LEN]);
     for v in c.iter_mut() {
-        *v = (rng.uniform() * 40.0 + 1000.0) as f32;
+        *v = (rng.range(-1.0, 1.0) * 40.0 + 1000.0) as f32;
     }
     normalize_cube(&mut c);
     let n = CUBE_LEN as f64;
@@ -219,7 +224,7 @@ fn kernel_property<const CI: usize, const CO: usize, const E: usize, const P: us
     };
     for trial in 0..20 {
         let mut panel: Vec<f32> = (0..panel_len(CI, E))
-            .map(|_| rng.uniform() as f32)
+            .map(|_| rng.range(-1.0, 1.0) as f32)
             .collect();
         // Zero pads as the forward pass does (not required by the kernels, kept realistic).
         for r in 0..9 {
@@ -227,8 +232,10 @@ fn kernel_property<const CI: usize, const CO: usize, const E: usize, const P: us
             row[..CI].fill(0.0);
             row[(E + 1) * CI..].fill(0.0);
         }
-        let w: Vec<f32> = (0..27 * CI * CO).map(|_| rng.uniform() as f32).collect();
-        let bias: Vec<f32> = (0..CO).map(|_| rng.uniform() as f32).collect();
+        let w: Vec<f32> = (0..27 * CI * CO)
+            .map(|_| rng.range(-1.0, 1.0) as f32)
+            .collect();
+        let bias: Vec<f32> = (0..CO).map(|_| rng.range(-1.0, 1.0) as f32).collect();
         let mut valid = [true; 9];
         if trial > 0 {
             for v in valid.iter_mut() {
@@ -236,7 +243,7 @@ fn kernel_property<const CI: usize, const CO: usize, const E: usize, const P: us
             }
         }
         let prior: Vec<f32> = (0..(E / P) * CO)
-            .map(|_| 2.0 * rng.uniform() as f32)
+            .map(|_| 2.0 * rng.range(-1.0, 1.0) as f32)
             .collect();
         let (mut a, mut b) = (prior.clone(), prior);
         conv_pool_row::<CI, CO, E, P>(Backend::scalar(), &panel, &valid, &w, &bias, &mut a);
@@ -254,7 +261,7 @@ fn kernel_property<const CI: usize, const CO: usize, const E: usize, const P: us
 
 #[test]
 fn simd_kernels_match_scalar_for_every_layer_shape() {
-    let mut rng = Rng(0xC0FFEE);
+    let mut rng = Rng::new(0xC0FFEE, 0);
     kernel_property::<1, 16, 32, 2>(&mut rng);
     kernel_property::<16, 16, 16, 2>(&mut rng);
     kernel_property::<16, 32, 8, 2>(&mut rng);

@@ -10,7 +10,7 @@
 //! `u = x·cosθ + z·sinθ`, `v = y`.
 use misalign::net::topology::{CUBE_LEN, EDGE};
 
-use crate::rng::Rng;
+use misalign::rng::Rng;
 
 /// Per-tilt alignment error: detector shift in Å along u (⟂ axis) and v (along the axis).
 pub type TiltShift = (f64, f64);
