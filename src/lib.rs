@@ -8,11 +8,14 @@
 //! Layers (each calls only the one below it):
 //! - **core** (`no_std`, no heap): [`net`] (the network), [`detect`] (slice kernels of the bead
 //!   detector), [`decide`] (the tomogram verdict). The caller hands in scratch buffers whose sizes
-//!   are public constants.
+//!   are public constants. [`rng`] is the one deterministic random generator of the project
+//!   (simulator, trainer, tests).
 //! - **host** (feature `std`): [`host`] — MRC I/O, coordinate formats, threaded drivers,
 //!   extraction, the whole `check` pipeline and reports.
-//! - **simulator** (feature `sim`, on by default, not in C ABI builds): tomograms with known
-//!   beads and misalignment, for tests, teaching and the trainer.
+//! - **simulator** (feature `sim`, on by default): [`sim`] — synthetic tilt series and
+//!   tomograms for `misalign simulate` / `demo`, the tests and the trainer's evaluation. Kept out
+//!   of the host layer so the C ABI build (`--no-default-features --features std`) and `no_std`
+//!   builds do not carry it.
 //! - **C ABI** (feature `std`): [`ffi`], exported as `misalign_*` (header `include/misalign.h`,
 //!   guide `docs/c-abi.md`).
 //!
@@ -105,12 +108,16 @@
 pub mod decide;
 pub mod detect;
 pub mod net;
+pub mod rng;
 
 #[cfg(feature = "std")]
 pub mod host;
 
 #[cfg(feature = "std")]
 pub mod ffi;
+
+#[cfg(feature = "sim")]
+pub mod sim;
 
 /// The crate version, as reported by `misalign --version` and in reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

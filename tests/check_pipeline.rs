@@ -1,5 +1,6 @@
 //! End to end on simulated tomograms with the built-in weights: the verdicts a user relies on,
 //! the report folder, batch resume and the Xmipp drop-in.
+#![cfg(feature = "sim")]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -10,10 +11,10 @@ use misalign::host::coords::xmd::{read_xmd, write_xmd, MetaData, Value};
 use misalign::host::extract::{extract, BoxRule, ExtractParams, Normalization};
 use misalign::host::mrc::{write_volume, MrcMode};
 use misalign::host::networks::Networks;
-use misalign::host::sim::{simulate_tomogram, Misalignment, TomogramParams};
 use misalign::host::xmipp_score::{score_xmipp, SUBTOMO_STATS, TOMO_STATS};
 use misalign::host::Volume;
 use misalign::host::{Acquisition, AcquisitionInput};
+use misalign::sim::{simulate_tomogram, Misalignment, TomogramParams};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("misalign-check-{tag}-{}", std::process::id()));

@@ -17,12 +17,12 @@ fn run_bp<F: Fft>(bp: &BandPass, a: &[f32], b: &[f32], fft: &mut F) -> (Vec<f32>
 #[test]
 fn microfft_and_rustfft_band_passes_agree() {
     let (nx, ny) = (200, 150);
-    let mut rng = Rng(5);
+    let mut rng = Rng::new(5, 0);
     let a: Vec<f32> = (0..nx * ny)
-        .map(|_| (rng.unit() * 4.0 - 2.0) as f32)
+        .map(|_| (rng.uniform() * 4.0 - 2.0) as f32)
         .collect();
     let b: Vec<f32> = (0..nx * ny)
-        .map(|_| (rng.unit() * 10.0 + 100.0) as f32)
+        .map(|_| (rng.uniform() * 10.0 + 100.0) as f32)
         .collect();
     let bp = BandPass::new(nx, ny, 8.0, 0.02).unwrap();
     let (ma, mb) = run_bp(&bp, &a, &b, &mut MicroFft);
@@ -93,9 +93,9 @@ fn reference(s: &[f32], nx: usize, ny: usize, bp: &BandPass) -> Vec<f64> {
 #[test]
 fn band_pass_matches_a_naive_dft_reference() {
     let (nx, ny) = (14, 11);
-    let mut rng = Rng(9);
-    let a: Vec<f32> = (0..nx * ny).map(|_| rng.unit() as f32).collect();
-    let b: Vec<f32> = (0..nx * ny).map(|_| (rng.unit() * 3.0) as f32).collect();
+    let mut rng = Rng::new(9, 0);
+    let a: Vec<f32> = (0..nx * ny).map(|_| rng.uniform() as f32).collect();
+    let b: Vec<f32> = (0..nx * ny).map(|_| (rng.uniform() * 3.0) as f32).collect();
     let bp = BandPass::new(nx, ny, 4.0, 0.05).unwrap();
     let (fa, fb) = run_bp(&bp, &a, &b, &mut MicroFft);
     let (ea, eb) = (reference(&a, nx, ny, &bp), reference(&b, nx, ny, &bp));
@@ -210,12 +210,12 @@ fn labelling_matches_a_hand_made_mask() {
 
 #[test]
 fn minimum_enclosing_circle_matches_brute_force() {
-    let mut rng = Rng(77);
+    let mut rng = Rng::new(77, 0);
     let nx = 40;
     for _ in 0..200 {
-        let k = 2 + (rng.unit() * 25.0) as usize;
+        let k = 2 + (rng.uniform() * 25.0) as usize;
         let mut idx: Vec<u32> = (0..k)
-            .map(|_| (rng.unit() * (nx * 30) as f64) as u32)
+            .map(|_| (rng.uniform() * (nx * 30) as f64) as u32)
             .collect();
         idx.sort();
         idx.dedup();
@@ -231,11 +231,11 @@ fn minimum_enclosing_circle_matches_brute_force() {
 
 #[test]
 fn mahalanobis_distances_have_the_closed_form_properties() {
-    let mut rng = Rng(3);
+    let mut rng = Rng::new(3, 0);
     for n in [4usize, 6, 20, 57] {
         let bins = 16;
         let p: Vec<f64> = (0..n * bins)
-            .map(|i| rng.unit() + 0.1 * (i % bins) as f64)
+            .map(|i| rng.uniform() + 0.1 * (i % bins) as f64)
             .collect();
         let mut d = vec![0.0; n];
         profile::mahalanobis(&p, bins, &mut d).unwrap();

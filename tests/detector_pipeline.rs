@@ -18,15 +18,15 @@ pub fn planted(dims: [usize; 3], beads: &[[f64; 3]], noise: f64, seed: u64) -> V
 /// [`planted`] with beads of diameter `d` px.
 pub fn planted_d(dims: [usize; 3], beads: &[[f64; 3]], d: f64, noise: f64, seed: u64) -> Volume {
     let [nx, ny, nz] = dims;
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed, 0);
     let blobs: Vec<([f64; 3], f64, f64)> = (0..6)
         .map(|_| {
             let c = [
-                rng.unit() * nx as f64,
-                rng.unit() * ny as f64,
-                rng.unit() * nz as f64,
+                rng.uniform() * nx as f64,
+                rng.uniform() * ny as f64,
+                rng.uniform() * nz as f64,
             ];
-            (c, 12.0 + 10.0 * rng.unit(), 0.6 * (rng.unit() - 0.5))
+            (c, 12.0 + 10.0 * rng.uniform(), 0.6 * (rng.uniform() - 0.5))
         })
         .collect();
     let mut data = vec![0.0f32; nx * ny * nz];
@@ -34,7 +34,7 @@ pub fn planted_d(dims: [usize; 3], beads: &[[f64; 3]], d: f64, noise: f64, seed:
         for y in 0..ny {
             for x in 0..nx {
                 let p = [x as f64, y as f64, z as f64];
-                let mut v = 5.0 + noise * rng.gauss();
+                let mut v = 5.0 + noise * rng.normal();
                 for (c, s, a) in &blobs {
                     let r2: f64 = (0..3).map(|i| (p[i] - c[i]).powi(2)).sum();
                     v += a * (-r2 / (2.0 * s * s)).exp();
@@ -54,14 +54,14 @@ pub fn planted_d(dims: [usize; 3], beads: &[[f64; 3]], d: f64, noise: f64, seed:
 
 /// Bead positions at least 2.5 D apart, `margin` from every border.
 pub fn place(dims: [usize; 3], n: usize, margin: f64, seed: u64) -> Vec<[f64; 3]> {
-    let mut rng = Rng(seed);
+    let mut rng = Rng::new(seed, 0);
     let mut out: Vec<[f64; 3]> = Vec::new();
     for _ in 0..100_000 {
         if out.len() == n {
             break;
         }
         let p: [f64; 3] =
-            std::array::from_fn(|a| margin + rng.unit() * (dims[a] as f64 - 2.0 * margin));
+            std::array::from_fn(|a| margin + rng.uniform() * (dims[a] as f64 - 2.0 * margin));
         if out
             .iter()
             .all(|q| (0..3).map(|a| (p[a] - q[a]).powi(2)).sum::<f64>().sqrt() > 2.5 * D)
@@ -164,9 +164,12 @@ fn central_slab_threshold_also_finds_the_beads() {
 
 #[test]
 fn one_and_two_threads_give_bitwise_identical_results() {
-    let dims = [96, 80, 41];
-    let truth = place(dims, 5, 18.0, 21);
-    let vol = planted(dims, &truth, 0.5, 22);
+    // A prime depth splits unevenly over 2 and 3 threads. Sized so the default (per-slice,
+    // Mahalanobis-trimmed) detector finds beads for any seed: on 96×80×41 at noise 0.5 it found
+    // none for a third of the seeds, and this test's non-empty check depended on the stream.
+    let dims = [112, 96, 47];
+    let truth = place(dims, 6, 18.0, 21);
+    let vol = planted(dims, &truth, 0.3, 22);
     let a = detect(&vol, &ACQ, &params(1), None).unwrap();
     let b = detect(&vol, &ACQ, &params(2), None).unwrap();
     let c = detect(&vol, &ACQ, &params(3), None).unwrap();

@@ -1,4 +1,5 @@
 //! `misalign simulate` end to end: MRC readable by the crate's reader, truth JSON consistent.
+#![cfg(feature = "sim")]
 use std::process::Command;
 
 #[test]

@@ -1,6 +1,7 @@
 //! Pictures of each artifact for a human to look at (run with --ignored; writes to
 //! $MISALIGN_PNG_DIR or the temp dir). Not a pass/fail test.
-use misalign::host::sim::{
+#![cfg(feature = "sim")]
+use misalign::sim::{
     pictures::{darkest_near, write_slices},
     simulate_region, Misalignment, RegionParams,
 };
@@ -54,7 +55,7 @@ fn artifact_pictures() {
             // Twisters need a region away from the field centre.
             p.centre_in_field_a = [1500.0, 1500.0, 0.0];
             if clean {
-                p.phantom = misalign::host::sim::PhantomParams::empty();
+                p.phantom = misalign::sim::PhantomParams::empty();
                 p.acquisition.snr_scale = f32::INFINITY;
             }
             let (v, t) = simulate_region(&p).unwrap();

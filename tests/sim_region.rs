@@ -1,6 +1,7 @@
 //! Region mode of the simulator: geometry, determinism, artifacts, validation.
-use misalign::host::sim::{simulate_region, Misalignment, PhantomParams, RegionParams};
+#![cfg(feature = "sim")]
 use misalign::host::Volume;
+use misalign::sim::{simulate_region, Misalignment, PhantomParams, RegionParams};
 
 /// A clean region: beads only, no noise.
 fn clean(edge: usize) -> RegionParams {
@@ -231,12 +232,12 @@ fn cpu_s() -> f64 {
 #[test]
 #[ignore]
 fn region_stage_costs() {
-    use misalign::host::sim::filter::{Filterer, ViewSpec};
-    use misalign::host::sim::phantom::{self, Aabb, Slab};
-    use misalign::host::sim::project::ImageGeom;
-    use misalign::host::sim::rng::Rng;
-    use misalign::host::sim::wbp::{backproject, Grid};
-    use misalign::host::sim::Acquisition;
+    use misalign::sim::filter::{Filterer, ViewSpec};
+    use misalign::sim::phantom::{self, Aabb, Slab};
+    use misalign::sim::project::ImageGeom;
+    use misalign::sim::rng::Rng;
+    use misalign::sim::wbp::{backproject, Grid};
+    use misalign::sim::Acquisition;
     let acq = Acquisition::default();
     let s = 6.25f32;
     let grid = Grid {
@@ -331,7 +332,7 @@ fn twisters_grow_with_distance_from_the_centre() {
         p.centre_in_field_a = at;
         let (v, t) = simulate_region(&p).unwrap();
         // Follow the bead to where it was reconstructed.
-        let c = misalign::host::sim::pictures::darkest_near(&v, t.beads[0].centre, 20.0);
+        let c = misalign::sim::pictures::darkest_near(&v, t.beads[0].centre, 20.0);
         let m = dark_centroid(&v, c, 20.0, 0.2).1;
         m[0] + m[1] + m[2]
     };

@@ -1,5 +1,6 @@
 //! Full-tomogram mode: agreement with region mode, thread independence, validation.
-use misalign::host::sim::{
+#![cfg(feature = "sim")]
+use misalign::sim::{
     simulate_region, simulate_tomogram, PhantomParams, RegionParams, TomogramParams,
 };
 

@@ -6,7 +6,8 @@
 #   <prefix>/lib/pkgconfig/misalign.pc
 #
 # Usage: tools/install.sh <prefix> [--no-build]
-#   Builds `cargo build --release --lib` first unless --no-build; the libraries are taken from
+#   Builds `cargo build --release --lib --no-default-features --features std` (the C ABI without
+#   the simulator) first unless --no-build; the libraries are taken from
 #   $CARGO_TARGET_DIR/release (default <repo>/target/release).
 set -euo pipefail
 
@@ -22,7 +23,7 @@ build=1
 target=${CARGO_TARGET_DIR:-$root/target}
 
 if [ "$build" = 1 ]; then
-  cargo build --release --lib --manifest-path "$root/Cargo.toml"
+  cargo build --release --lib --no-default-features --features std --manifest-path "$root/Cargo.toml"
 fi
 for f in libmisalign.a libmisalign.so; do
   [ -f "$target/release/$f" ] || { echo "missing $target/release/$f (build first)" >&2; exit 1; }

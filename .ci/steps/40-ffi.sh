@@ -43,8 +43,19 @@ if git grep -n -E 'panic!\(|\.unwrap\(\)' src/ffi; then
   echo "FAIL: src/ffi must not panic or unwrap"; exit 1
 fi
 
-echo "-- release library (static + shared)"
-cargo build --release --lib
+echo "-- release library (static + shared), the C ABI build: std without the simulator"
+cargo build --release --lib --no-default-features --features std
+
+echo "-- the simulator is not in the library C and C++ hosts link"
+# Demangled (legacy and v0 manglings) and raw legacy names: any misalign::sim item means the
+# feature leaked into the C ABI build.
+lib="$target/release/libmisalign.a"
+leaked=$({ nm -C "$lib"; nm "$lib"; } 2>/dev/null | grep -E 'misalign::sim::|8misalign3sim' || true)
+if [ -n "$leaked" ]; then
+  echo "FAIL: $lib contains misalign::sim symbols:"
+  printf '%s\n' "$leaked" | sed -n 1,5p
+  exit 1
+fi
 
 echo "-- every function in the header is exported, and nothing else named misalign_"
 grep -oE '\bmisalign_[a-z0-9_]+\(' include/misalign.h | tr -d '(' | sort -u > "$work/header.txt"

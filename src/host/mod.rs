@@ -17,7 +17,6 @@ pub mod intensity;
 pub mod mrc;
 pub mod networks;
 pub mod report;
-pub mod sim;
 pub mod volume;
 pub mod xmipp_score;
 

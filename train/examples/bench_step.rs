@@ -1,8 +1,9 @@
-use misalign_train::{adam::Adam, model::*, rng::Rng};
+use misalign::rng::Rng;
+use misalign_train::{adam::Adam, model::*};
 fn main() {
     let p0 = init_params(1);
     let mut p = p0.clone();
-    let mut r = Rng::new(2);
+    let mut r = Rng::new(2, 0);
     let b = 32;
     let cubes: Vec<Vec<f32>> = (0..b)
         .map(|_| (0..32768).map(|_| r.normal() as f32).collect())

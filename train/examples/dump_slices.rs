@@ -1,6 +1,6 @@
+use misalign::rng::Rng;
 use misalign_train::data::*;
 use misalign_train::qsim::simulate;
-use misalign_train::rng::*;
 fn main() {
     // rows: aligned, weak banana, strong banana, strong twister, strong bird, strong jitter; columns XZ, XY, YZ central slices
     let cases = [
@@ -13,7 +13,7 @@ fn main() {
     ];
     let mut img = vec![0u8; 6 * 32 * 3 * 32];
     for (r, &(c, k)) in cases.iter().enumerate() {
-        let mut rng = Rng::new(derive(&[42, r as u64]));
+        let mut rng = Rng::new(42, r as u64);
         let mut spec = random_spec(c, k, &mut rng);
         spec.noise_rel = 0.3;
         println!(

@@ -7,7 +7,7 @@ use misalign::net::{logit, Prepared, Scratch};
 use crate::data::{add_twister, normalize, random_spec, smeared_centre, Class, Kind};
 use crate::layers::sigmoid;
 use crate::qsim::simulate;
-use crate::rng::{derive, Rng};
+use misalign::rng::{derive, Rng};
 
 /// One tested condition: an error kind and its magnitude (Å, or degrees for twisters), in
 /// absolute units for the drawn bead (not scaled with it).
@@ -61,7 +61,7 @@ pub fn tomogram_scores(
     seed: u64,
     beads: usize,
 ) -> Vec<f64> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(seed, 0);
     // The acquisition and the residual alignment error are shared by every bead.
     let base = random_spec(Class::Aligned, Kind::None, &mut rng);
     let mut shared = base.shifts.clone();
@@ -81,7 +81,7 @@ pub fn tomogram_scores(
     }
     (0..beads)
         .map(|b| {
-            let mut r = Rng::new(derive(&[seed, b as u64 + 1]));
+            let mut r = Rng::new(seed, b as u64 + 1);
             let mut spec = random_spec(Class::Aligned, Kind::None, &mut r);
             spec.bead_a = base.bead_a;
             spec.tomo_px_a = base.tomo_px_a;

@@ -9,17 +9,20 @@ use misalign::net::topology::{CUBE_LEN, PARAM_COUNT};
 
 use crate::adam::Adam;
 use crate::data::{plan, Dataset};
-use crate::rng::Rng;
+use misalign::rng::Rng;
 
 const CKPT_MAGIC: &[u8; 8] = b"MLTRCKP1";
-const DATA_MAGIC: &[u8; 8] = b"MLTRDAT1";
+// Version 2: cubes drawn from misalign::rng (a cache made with the trainer's former generator
+// is regenerated, not mixed into a run of the new one).
+const DATA_MAGIC: &[u8; 8] = b"MLTRDAT2";
 
 /// Everything needed to resume a run exactly.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Checkpoint {
     /// Steps completed.
     pub step: u64,
-    /// Batch sampler RNG.
+    /// Batch sampler RNG. It draws only integers (no Box–Muller pair is ever pending), so its
+    /// four state words are its whole state.
     pub rng: Rng,
     /// Parameters in `TENSORS` order (moving statistics included).
     pub params: Vec<f32>,
@@ -72,7 +75,7 @@ impl Checkpoint {
         o.extend_from_slice(&(PARAM_COUNT as u64).to_le_bytes());
         o.extend_from_slice(&self.step.to_le_bytes());
         self.rng
-            .s
+            .state()
             .iter()
             .for_each(|w| o.extend_from_slice(&w.to_le_bytes()));
         o.extend_from_slice(&self.adam.t.to_le_bytes());
@@ -129,7 +132,7 @@ impl Checkpoint {
         }
         Ok(Checkpoint {
             step,
-            rng: Rng { s },
+            rng: Rng::from_state(s),
             params,
             adam: Adam {
                 lr,

@@ -8,7 +8,7 @@ use half::f16;
 use misalign::net::topology::{CUBE_LEN, EDGE};
 
 use crate::qsim::{simulate, RegionSpec};
-use crate::rng::{derive, Rng};
+use misalign::rng::Rng;
 
 /// The three alignment classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -301,7 +301,7 @@ impl Dataset {
 /// thread count and order).
 pub fn make_item(seed: u64, i: usize) -> (Vec<f32>, Class, Kind) {
     let (class, kind) = plan(i);
-    let mut rng = Rng::new(derive(&[seed, i as u64]));
+    let mut rng = Rng::new(seed, i as u64);
     let spec = random_spec(class, kind, &mut rng);
     let mut cube = simulate(&spec, &mut rng);
     normalize(&mut cube);

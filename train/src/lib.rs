@@ -9,5 +9,4 @@ pub mod layers;
 pub mod model;
 pub mod plot;
 pub mod qsim;
-pub mod rng;
 pub mod train;

@@ -10,7 +10,7 @@ use misalign::net::topology::{
 };
 
 use crate::layers::*;
-use crate::rng::{derive, Rng};
+use misalign::rng::Rng;
 
 /// Dropout rate of the hidden dense layer (training only).
 pub const DROPOUT: f32 = 0.2;
@@ -36,7 +36,7 @@ pub fn trainable_mask() -> Vec<bool> {
 /// Fresh parameters: Glorot-uniform kernels (the Keras default), zero biases and β, γ = 1,
 /// moving mean 0 and variance 1.
 pub fn init_params(seed: u64) -> Vec<f32> {
-    let mut rng = Rng::new(seed);
+    let mut rng = Rng::new(seed, 0);
     let mut p = vec![0f32; PARAM_COUNT];
     for (i, t) in TENSORS.iter().enumerate() {
         let r = span(i);
@@ -275,7 +275,7 @@ impl Workspace {
             s.h.iter_mut().for_each(|v| *v = v.max(0.0));
             match mode {
                 Mode::Train { dropout_seed } => {
-                    let mut r = Rng::new(derive(&[dropout_seed, i as u64]));
+                    let mut r = Rng::new(dropout_seed, i as u64);
                     let keep = 1.0 / (1.0 - DROPOUT);
                     s.mask.iter_mut().for_each(|m| {
                         *m = if r.uniform() < DROPOUT as f64 {

@@ -2,7 +2,7 @@
 //! neighbours and protein-like clutter) through a mis-aligned tilt series, ramp-filtered and
 //! back-projected (WBP) straight onto the 32³ network grid at bead-diameter/16 sampling.
 //!
-//! Why here and not `misalign::host::sim`: the trainer had to start before the project's
+//! Why here and not `misalign::sim`: the trainer had to start before the project's
 //! simulator landed. The physics is the same in kind (line integrals of spheres and blobs,
 //! per-tilt detector shifts for the alignment errors, Ram-Lak filtering, back-projection with
 //! interpolation) but simpler (no CTF phase flips — defocus is modelled as a Gaussian envelope).
@@ -10,7 +10,7 @@
 //! `u = x·cosθ + z·sinθ`, `v = y`.
 use misalign::net::topology::{CUBE_LEN, EDGE};
 
-use crate::rng::Rng;
+use misalign::rng::Rng;
 
 /// Per-tilt alignment error: detector shift in Å along u (⟂ axis) and v (along the axis).
 pub type TiltShift = (f64, f64);

@@ -11,7 +11,7 @@ use crate::checkpoint::Checkpoint;
 use crate::data::{augment, Class, Dataset, Kind, Sampler, Task, KIND_NAMES};
 use crate::layers::sigmoid;
 use crate::model::{init_params, trainable_mask, update_moving_stats, Mode, Workspace};
-use crate::rng::{derive, Rng};
+use misalign::rng::{derive, Rng};
 
 /// Batch-norm ε used in training and stored in exported weight files.
 pub const EPS: f32 = DEFAULT_BN_EPSILON;
@@ -113,7 +113,7 @@ pub fn evaluate(
 pub fn fresh_state(cfg: &TrainConfig) -> Checkpoint {
     Checkpoint {
         step: 0,
-        rng: Rng::new(derive(&[cfg.seed, 0xBA7C])),
+        rng: Rng::new(cfg.seed, 0xBA7C),
         params: cfg
             .init
             .clone()

@@ -2,10 +2,10 @@
 //! used in training) score high on average with the strong network, strongly misaligned ones low.
 use misalign::net::topology::CUBE_LEN;
 use misalign::net::{baked, logit, Prepared, Scratch};
+use misalign::rng::Rng;
 use misalign_train::data::{normalize, random_spec, smeared_centre, Class, Kind};
 use misalign_train::layers::sigmoid;
 use misalign_train::qsim::simulate;
-use misalign_train::rng::{derive, Rng};
 
 fn score(net: &Prepared, scratch: &mut Scratch, mut cube: Vec<f32>) -> f64 {
     normalize(&mut cube);
@@ -20,7 +20,7 @@ fn baked_strong_network_separates_aligned_from_strongly_misaligned() {
     let mut scratch = Scratch::boxed();
     let (mut aligned, mut strong) = (Vec::new(), Vec::new());
     for i in 0..12u64 {
-        let mut rng = Rng::new(derive(&[0xBA4ED, i]));
+        let mut rng = Rng::new(0xBA4ED, i);
         let spec = random_spec(Class::Aligned, Kind::None, &mut rng);
         aligned.push(score(&net, &mut scratch, simulate(&spec, &mut rng)));
         // The same kind of region with a large error: banana 150 Å, bird ±100 Å or jitter 80 Å

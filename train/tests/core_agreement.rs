@@ -3,13 +3,13 @@
 use misalign::net::topology::{tensor_offset, CUBE_LEN, PARAM_COUNT, TENSORS};
 use misalign::net::weights::{encode, WeightFile};
 use misalign::net::{logit, normalize_cube, Prepared, Scratch};
+use misalign::rng::Rng;
 use misalign_train::data::normalize;
 use misalign_train::model::{init_params, Mode, Workspace};
-use misalign_train::rng::Rng;
 
 #[test]
 fn trainer_and_core_agree_on_exported_weights() {
-    let mut r = Rng::new(31);
+    let mut r = Rng::new(31, 0);
     let mut p = init_params(5);
     for b in 0..4 {
         for k in 2..6 {

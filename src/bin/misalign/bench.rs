@@ -8,6 +8,7 @@ use misalign::host::networks::Networks;
 use misalign::host::{resolve_threads, Error, Result};
 use misalign::net::kernels::Backend;
 use misalign::net::topology::{CUBE_LEN, FLOPS_PER_CUBE};
+use misalign::rng::Rng;
 
 use crate::opts::ThreadsOpts;
 
@@ -33,15 +34,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     let threads = resolve_threads(args.threads.threads);
     let nets = Networks::baked()?;
-    // Deterministic pseudo-random cubes (a tiny LCG; the values do not affect the speed).
-    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    // Deterministic pseudo-random cubes of unit variance (the values do not affect the speed).
+    let mut rng = Rng::new(0, 0);
     let cubes: Vec<f32> = (0..args.cubes * CUBE_LEN)
-        .map(|_| {
-            state = state
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) * 3.46 - 1.73
-        })
+        .map(|_| rng.range(-1.73, 1.73) as f32)
         .collect();
     println!(
         "kernels: {} ({})",

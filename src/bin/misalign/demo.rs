@@ -7,8 +7,8 @@ use misalign::host::batch::{run_batch, BatchOptions, ItemResult};
 use misalign::host::check::CheckParams;
 use misalign::host::mrc::{write_volume, MrcMode};
 use misalign::host::networks::Networks;
-use misalign::host::sim::{simulate_tomogram, Misalignment, TomogramParams};
 use misalign::host::{resolve_threads, AcquisitionInput, Error, Result};
+use misalign::sim::{simulate_tomogram, Misalignment, TomogramParams};
 
 use crate::opts::ThreadsOpts;
 

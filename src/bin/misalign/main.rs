@@ -6,12 +6,14 @@ use clap::{Parser, Subcommand};
 
 mod bench;
 mod check;
+#[cfg(feature = "sim")]
 mod demo;
 mod infer;
 mod info;
 mod opts;
 mod peak;
 mod score;
+#[cfg(feature = "sim")]
 mod simulate;
 
 #[derive(Parser)]
@@ -32,6 +34,7 @@ enum Command {
     /// Check tomograms for misalignment: beads → cubes → two networks → verdict + report.
     Check(check::Args),
     /// Simulate an aligned and a misaligned tomogram, check both and show the verdicts.
+    #[cfg(feature = "sim")]
     Demo(demo::Args),
     /// Xmipp drop-in: score pre-extracted cubes, write the misalignment statistics files.
     Score(score::Args),
@@ -42,6 +45,7 @@ enum Command {
     /// Find the gold fiducial beads of a tomogram (Xmipp's image_peak_high_contrast).
     Peak(peak::Args),
     /// Simulate a (mis)aligned tomogram with gold beads, its ground truth and PNG slices.
+    #[cfg(feature = "sim")]
     Simulate(simulate::Args),
 }
 
@@ -50,11 +54,13 @@ fn main() -> ExitCode {
     let result: Result<(), misalign::host::Error> = match cli.command {
         Command::Bench(a) => bench::run(a),
         Command::Check(a) => check::run(a),
+        #[cfg(feature = "sim")]
         Command::Demo(a) => demo::run(a),
         Command::Score(a) => score::run(a),
         Command::Infer(a) => infer::run(a),
         Command::Info(a) => info::run(a),
         Command::Peak(a) => peak::run(a),
+        #[cfg(feature = "sim")]
         Command::Simulate(a) => simulate::run(a),
     };
     match result {

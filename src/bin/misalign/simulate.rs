@@ -5,9 +5,9 @@ use std::path::PathBuf;
 use clap::Args as ClapArgs;
 use misalign::host::fsutil::write_atomic;
 use misalign::host::mrc::{write_volume, MrcMode};
-use misalign::host::sim::pictures::{crop, write_slices};
-use misalign::host::sim::{simulate_tomogram, PhantomParams, TomogramParams};
 use misalign::host::{resolve_threads, Error, Result};
+use misalign::sim::pictures::{crop, write_slices};
+use misalign::sim::{simulate_tomogram, PhantomParams, TomogramParams};
 
 use crate::opts::ThreadsOpts;
 

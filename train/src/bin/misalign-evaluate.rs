@@ -10,8 +10,8 @@ use clap::Parser;
 use misalign::decide::Verdict;
 use misalign::host::check::{analyze, CheckParams};
 use misalign::host::networks::Networks;
-use misalign::host::sim::{simulate_tomogram, Misalignment, TomogramParams};
 use misalign::host::{Acquisition, Result};
+use misalign::sim::{simulate_tomogram, Misalignment, TomogramParams};
 use misalign_train::plot::write_histograms;
 
 #[derive(Parser, Debug)]
@@ -38,7 +38,7 @@ struct Args {
 }
 
 const CAVEATS: &str = "## What these numbers do and do not say\n\n\
-- Everything here is simulated: the test tomograms come from `misalign::host::sim`, a \
+- Everything here is simulated: the test tomograms come from `misalign::sim`, a \
 different simulator from the trainer's `qsim` (full field, analytic phantom with membranes, \
 filaments and ice, dose-dependent noise, IMOD-like WBP), so this is a transfer test between two \
 simulators, not a measurement on real data. Real tomograms (CTF, beam damage, local motion, \

@@ -124,7 +124,7 @@ impl Filterer {
             render(objects, &v.geom, &w, ss, Part::Phase, &mut self.img);
             self.noise.clear();
             self.noise
-                .extend((0..nu * nv).map(|_| rng.normal_fast(self.table) * base_sigma));
+                .extend((0..nu * nv).map(|_| self.table.sample(&mut rng) * base_sigma));
             // Amplitude contrast is not modulated by the CTF: it joins the noise image, which
             // goes through the transform unmodulated.
             let mut amp = std::mem::take(&mut self.amp);
@@ -141,7 +141,7 @@ impl Filterer {
             // exp(−c) with signal-dependent (Poisson-like) noise.
             for p in &mut self.img {
                 let i = (-*p).exp();
-                *p = i + rng.normal_fast(self.table) * base_sigma * i.sqrt();
+                *p = i + self.table.sample(&mut rng) * base_sigma * i.sqrt();
             }
             self.rows_filter(&w, nuf, &mut filt)
         };
