@@ -12,7 +12,12 @@
 //! - `w`: `[9][3][CI][CO]` (`[dz][dy][dx][in][out]`);
 //! - `bias`: `[CO]`; `pooled`: `[E/P][CO]`, updated as `pooled[x/P] = max(pooled[x/P], conv[x])`.
 //!   Starting it at 0 makes the result max-pool(ReLU(conv)).
+//!
+//! Every backend declares its tests with one line, `suite::kernel_tests!(..)` (see `suite.rs`):
+//! each layer shape of the network against a naive f64 reference of this contract.
 mod scalar;
+#[cfg(test)]
+mod suite;
 #[cfg(target_arch = "x86_64")]
 mod x86_avx2;
 

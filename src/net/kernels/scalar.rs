@@ -33,3 +33,6 @@ pub(super) fn conv_pool_row<const CI: usize, const CO: usize, const E: usize, co
         }
     }
 }
+
+#[cfg(test)]
+super::suite::kernel_tests!(Some(Backend::scalar()));

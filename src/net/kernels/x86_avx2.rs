@@ -143,3 +143,6 @@ unsafe fn tile<
         flush(px, cur);
     }
 }
+
+#[cfg(test)]
+super::suite::kernel_tests!(Backend::avx2_fma());
