@@ -10,7 +10,7 @@ use std::sync::Arc;
 use rustfft::num_complex::Complex32;
 use rustfft::{Fft, FftPlanner};
 
-use super::params::Acquisition;
+use super::params::Microscope;
 use super::phantom::Object;
 use super::project::{render, ImageGeom, Part, Window};
 use super::rng::{NormalTable, Rng};
@@ -93,7 +93,7 @@ impl Filterer {
         &mut self,
         objects: &[Object],
         v: &ViewSpec,
-        acq: &Acquisition,
+        acq: &Microscope,
         n_views: usize,
         pixel: f32,
         (u_lo, u_hi): (f32, f32),
@@ -219,13 +219,7 @@ impl Filterer {
     }
 
     /// CTF, noise, phase flip and ramp in one 2D transform of `c + i·noise`.
-    fn ctf_filter(
-        &mut self,
-        w: &Window,
-        nuf: usize,
-        acq: &Acquisition,
-        ramp_f: &[f32],
-    ) -> Vec<f32> {
+    fn ctf_filter(&mut self, w: &Window, nuf: usize, acq: &Microscope, ramp_f: &[f32]) -> Vec<f32> {
         let (nu, nv) = (w.nu, w.nv);
         Self::taper(&mut self.img, nu, nv, true);
         Self::taper(&mut self.noise, nu, nv, true);
@@ -305,7 +299,7 @@ fn transpose(src: &[Complex32], rows: usize, cols: usize, dst: &mut Vec<Complex3
 /// The WBP filter for transforms of length `n`: the discrete ramp (DFT of the Ram–Lak kernel
 /// h₀ = ¼, h_odd = −1/(π²k²), exact |f| in the band without a DC bias), times the radial taper
 /// (1 up to the cutoff, Gaussian fall-off beyond), times π / (number of views).
-pub fn ramp(n: usize, acq: &Acquisition, n_views: usize) -> Vec<f32> {
+pub fn ramp(n: usize, acq: &Microscope, n_views: usize) -> Vec<f32> {
     // The kernel's DFT in closed-form sums would need the kernel anyway: transform it (f64).
     let mut planner = FftPlanner::<f64>::new();
     let fft = planner.plan_fft_forward(n);
@@ -344,7 +338,7 @@ mod tests {
     /// The discrete ramp is |f| (to within the kernel's truncation) below the cutoff.
     #[test]
     fn ramp_is_abs_frequency() {
-        let acq = Acquisition::default();
+        let acq = Microscope::default();
         let n = 256;
         let r = ramp(n, &acq, 1);
         let pi = std::f32::consts::PI;

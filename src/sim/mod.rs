@@ -1,24 +1,24 @@
 //! Tilt-series and tomogram simulator: phantom, projection, misalignment, weighted back-projection.
 //!
-//! The specimen ([`phantom`]) is a slab of analytic objects; each tilt image is rendered from
-//! their exact line integrals ([`project`]) with the geometry *perturbed* by the requested
-//! [`Misalignment`] ([`mod@misalign`]), passed through optics and dose noise and ramp-filtered
-//! ([`filter`]), then back-projected with the *nominal* geometry ([`wbp`]) — what happens when a
+//! The specimen (`phantom.rs`) is a slab of analytic objects; each tilt image is rendered from
+//! their exact line integrals (`project.rs`) with the geometry *perturbed* by the requested
+//! [`Misalignment`] (`misalign.rs`), passed through optics and dose noise and ramp-filtered
+//! (`filter.rs`), then back-projected with the *nominal* geometry (`wbp.rs`) — what happens when a
 //! wrongly aligned series is reconstructed. Two entry points: [`simulate_region`] (a small cube
 //! around one bead, for training data) and [`simulate_tomogram`] (a whole, threaded
 //! tomogram). Physics and conventions: docs/simulator.md.
-pub mod filter;
-pub mod misalign;
-pub mod params;
-pub mod phantom;
+pub(crate) mod filter;
+pub(crate) mod misalign;
+pub(crate) mod params;
+pub(crate) mod phantom;
 pub mod pictures;
-pub mod project;
+pub(crate) mod project;
 mod region;
-pub mod rng;
+pub(crate) mod rng;
 mod tomogram;
-pub mod wbp;
+pub(crate) mod wbp;
 
-pub use params::{Acquisition, Misalignment, PhantomParams, TiltScheme};
+pub use params::{Microscope, Misalignment, PhantomParams, TiltScheme};
 pub use region::{simulate_region, RegionParams, RegionTruth};
 pub use tomogram::{simulate_tomogram, TomogramParams, Truth};
 
@@ -49,7 +49,7 @@ struct Series {
 
 /// Builds the per-image geometry and dose for a run.
 fn series(
-    acq: &Acquisition,
+    acq: &Microscope,
     m: &Misalignment,
     slab: &Slab,
     sampling: f32,
@@ -81,7 +81,7 @@ fn filtered_view(
     objects: &[Object],
     s: &Series,
     i: usize,
-    acq: &Acquisition,
+    acq: &Microscope,
     grid: &Grid,
 ) -> Filtered {
     let span = grid.u_span(s.geoms[i].theta);
@@ -109,7 +109,7 @@ fn check_positive(what: &str, v: f32) -> Result<()> {
 /// How far (Å, along x) an object may sit from a grid and still project into its images:
 /// the slab's lateral reach at the highest tilt plus the misalignment displacement.
 fn lateral_reach(
-    acq: &Acquisition,
+    acq: &Microscope,
     m: &Misalignment,
     slab: &Slab,
     grid: &Grid,

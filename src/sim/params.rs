@@ -110,9 +110,10 @@ impl Misalignment {
     }
 }
 
-/// Microscope and dose settings.
+/// Microscope and dose settings of a simulated tilt series (not [`crate::host::Acquisition`],
+/// the voxel size and bead diameter of a tomogram).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Acquisition {
+pub struct Microscope {
     /// Tilt range, step and order.
     pub tilt: TiltScheme,
     /// Total dose over the whole series, e⁻/Å², split evenly over the images.
@@ -141,9 +142,9 @@ pub struct Acquisition {
     pub radial_falloff: f32,
 }
 
-impl Default for Acquisition {
+impl Default for Microscope {
     fn default() -> Self {
-        Acquisition {
+        Microscope {
             tilt: TiltScheme::default(),
             total_dose: 120.0,
             pixel_a: 2.0,
@@ -158,7 +159,7 @@ impl Default for Acquisition {
     }
 }
 
-impl Acquisition {
+impl Microscope {
     /// Tilt angles in degrees in increasing order (validated).
     pub fn angles_deg(&self) -> Result<Vec<f32>> {
         let t = &self.tilt;

@@ -23,12 +23,8 @@ impl ImageGeom {
         (p[0] * c + p[2] * s, p[1])
     }
 
-    /// Where the point `p` appears in the *measured* image: `R⁻¹·(P(p) − shift)`.
-    pub fn place(&self, p: [f32; 3]) -> (f32, f32) {
-        self.placer()(p)
-    }
-
-    /// [`ImageGeom::place`] with the trigonometry done once, for many points.
+    /// Where a point `p` appears in the *measured* image, `R⁻¹·(P(p) − shift)`, with the
+    /// trigonometry done once for many points.
     pub fn placer(&self) -> impl Fn([f32; 3]) -> (f32, f32) {
         let tcs = self.theta.sin_cos();
         let (s, c) = self.rot.sin_cos();

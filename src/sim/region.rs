@@ -4,7 +4,7 @@ use super::phantom::{self, Aabb, Object, Slab};
 use super::rng::Rng;
 use super::wbp::{backproject, Grid};
 use super::{
-    check_positive, filtered_view, lateral_reach, series, Acquisition, BeadTruth, Misalignment,
+    check_positive, filtered_view, lateral_reach, series, BeadTruth, Microscope, Misalignment,
     PhantomParams,
 };
 use crate::host::{Error, Result, Volume};
@@ -28,7 +28,7 @@ pub struct RegionParams {
     /// streak into it.
     pub neighbours: usize,
     /// Microscope, tilts and dose.
-    pub acquisition: Acquisition,
+    pub acquisition: Microscope,
     /// Alignment errors (all zero = aligned).
     pub misalignment: Misalignment,
     /// The specimen around the bead.
@@ -46,7 +46,7 @@ impl Default for RegionParams {
             centre_in_field_a: [0.0; 3],
             bead_offset_px: [0.0; 3],
             neighbours: 0,
-            acquisition: Acquisition::default(),
+            acquisition: Microscope::default(),
             misalignment: Misalignment::default(),
             phantom: PhantomParams::default(),
             seed: 0,
@@ -185,4 +185,94 @@ pub fn simulate_region(p: &RegionParams) -> Result<(Volume, RegionTruth)> {
     let mut vol = Volume::zeros(grid.dims, [s; 3])?;
     backproject(&grid, &views, 0, &mut vol.data);
     Ok((vol, RegionTruth { beads: truth }))
+}
+
+/// Profiling of the region renderer's stages (not a pass/fail test: run with
+/// `cargo test --lib stage_costs -- --ignored --nocapture`).
+#[cfg(test)]
+mod stage_costs {
+    /// Wall-clock seconds since the first call (run it on an idle machine).
+    fn cpu_s() -> f64 {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+    }
+
+    /// Per-stage CPU cost of a 64³ region (run with --ignored --nocapture).
+    #[test]
+    #[ignore]
+    fn region_stage_costs() {
+        use crate::rng::Rng;
+        use crate::sim::filter::{Filterer, ViewSpec};
+        use crate::sim::phantom::{self, Aabb, Slab};
+        use crate::sim::project::ImageGeom;
+        use crate::sim::wbp::{backproject, Grid};
+        use crate::sim::{Microscope, PhantomParams};
+        let acq = Microscope::default();
+        let s = 6.25f32;
+        let grid = Grid {
+            dims: [64; 3],
+            sampling: s,
+            origin: [-200.0; 3],
+        };
+        let ph = PhantomParams::default();
+        let slab = Slab::new(&ph);
+        let mut objs = vec![phantom::bead([0.0; 3], 100.0, &ph)];
+        let bx = Aabb {
+            lo: [-4600.0, -1000.0, 0.0],
+            hi: [4600.0, 1000.0, 0.0],
+        };
+        phantom::background(&ph, &slab, &bx, &mut Rng::new(1, 1), &mut objs);
+        eprintln!("{} objects", objs.len());
+        let angles = acq.angles_deg().unwrap();
+        let mut f = Filterer::new();
+        for (name, o) in [("bead only", &objs[..1]), ("background", &objs[..])] {
+            let c0 = cpu_s();
+            let imgs: Vec<_> = angles
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let geom = ImageGeom {
+                        theta: a.to_radians(),
+                        rot: 0.0,
+                        shift: [0.0; 2],
+                    };
+                    let spec = ViewSpec {
+                        geom,
+                        dose_px: 100.0,
+                        seed: 1,
+                        stream: i as u64,
+                    };
+                    f.image(
+                        o,
+                        &spec,
+                        &acq,
+                        angles.len(),
+                        s,
+                        grid.u_span(geom.theta),
+                        (grid.origin[1], 64),
+                        3,
+                    )
+                })
+                .collect();
+            let c1 = cpu_s();
+            let views: Vec<_> = angles
+                .iter()
+                .map(|a| a.to_radians())
+                .zip(imgs.iter())
+                .collect();
+            let mut out = vec![0.0f32; 64 * 64 * 64];
+            for _ in 0..10 {
+                backproject(&grid, &views, 0, &mut out);
+            }
+            let c2 = cpu_s();
+            eprintln!(
+                "{name}: images {:.1} ms, backprojection {:.1} ms",
+                (c1 - c0) * 1e3,
+                (c2 - c1) * 1e2
+            );
+        }
+    }
 }

@@ -8,7 +8,7 @@ use super::phantom::{self, Aabb, Object, Slab};
 use super::rng::Rng;
 use super::wbp::{backproject, Grid};
 use super::{
-    check_positive, filtered_view, lateral_reach, series, Acquisition, BeadTruth, Misalignment,
+    check_positive, filtered_view, lateral_reach, series, BeadTruth, Microscope, Misalignment,
     PhantomParams,
 };
 use crate::host::{Error, Result, Volume};
@@ -29,7 +29,7 @@ pub struct TomogramParams {
     /// `phantom.slab_thickness_a`).
     pub slab_fraction: f32,
     /// Microscope, tilts and dose.
-    pub acquisition: Acquisition,
+    pub acquisition: Microscope,
     /// Alignment errors (all zero = aligned).
     pub misalignment: Misalignment,
     /// The specimen besides the beads.
@@ -46,7 +46,7 @@ impl Default for TomogramParams {
             bead_diameter_a: 100.0,
             n_beads: 20,
             slab_fraction: 0.6,
-            acquisition: Acquisition::default(),
+            acquisition: Microscope::default(),
             misalignment: Misalignment::default(),
             phantom: PhantomParams::default(),
             seed: 0,
