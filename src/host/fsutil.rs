@@ -79,7 +79,12 @@ pub fn read_text(path: &Path) -> Result<String> {
 /// Errors unless files can be created in `dir` (made if missing): found before hours of work,
 /// not after. Probes by creating and removing a hidden file.
 pub fn probe_writable(dir: &Path) -> Result<()> {
-    let fail = |e| Error::io(format!("the output folder {} is not writable", dir.display()), e);
+    let fail = |e| {
+        Error::io(
+            format!("the output folder {} is not writable", dir.display()),
+            e,
+        )
+    };
     fs::create_dir_all(dir).map_err(fail)?;
     let probe = dir.join(format!(".misalign-probe.{}.tmp", std::process::id()));
     fs::OpenOptions::new()
@@ -137,7 +142,7 @@ pub fn write_atomic_with(
 
 /// The file a chain of symbolic links ends at (itself when not a link; the last name of a
 /// dangling chain, which the writer then creates). Gives up after 40 links, as the kernel does.
-fn follow_links(path: &Path) -> PathBuf {
+pub fn follow_links(path: &Path) -> PathBuf {
     let is_link = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_symlink());
     if !is_link(path) {
         return path.to_path_buf();
@@ -182,13 +187,16 @@ fn pid_alive(pid: u32) -> Option<bool> {
         .then(|| proc.join(pid.to_string()).exists())
 }
 
-/// Removes the temporaries of [`temp_path`] in `dir` left by killed runs: those whose process
+/// Removes the temporaries (`.name.<pid>.tmp`, also the MRC writer's) in `dir` left by killed runs: those whose process
 /// is gone, and any older than an hour. Once per folder and process.
 pub fn remove_stale_temps(dir: &Path) {
     static SWEPT: Mutex<Option<HashSet<PathBuf>>> = Mutex::new(None);
     {
         let mut swept = SWEPT.lock().unwrap_or_else(|p| p.into_inner());
-        if !swept.get_or_insert_with(HashSet::new).insert(dir.to_path_buf()) {
+        if !swept
+            .get_or_insert_with(HashSet::new)
+            .insert(dir.to_path_buf())
+        {
             return;
         }
     }
@@ -218,7 +226,7 @@ pub fn remove_stale_temps(dir: &Path) {
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .map(|age| age > STALE_AGE);
         let Some(old) = old else { continue };
-        if pid != me && (old || pid_alive(pid) == Some(false)) {
+        if pid != me && pid != 0 && (old || pid_alive(pid) == Some(false)) {
             let _ = fs::remove_file(entry.path());
         }
     }
@@ -336,7 +344,9 @@ mod tests {
         probe_writable(&dir.join("new/sub")).unwrap();
         assert_eq!(fs::read_dir(dir.join("new/sub")).unwrap().count(), 0);
         fs::write(dir.join("file"), b"").unwrap();
-        let e = probe_writable(&dir.join("file/out")).unwrap_err().to_string();
+        let e = probe_writable(&dir.join("file/out"))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("is not writable"), "{e}");
         fs::remove_dir_all(&dir).unwrap();
     }

@@ -112,3 +112,17 @@ impl Networks {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_is_the_weight_bytes_not_the_file_names() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+        let (s, w) = (dir.join("strong.mlw"), dir.join("weak.mlw"));
+        let baked = Networks::baked().unwrap().fingerprint();
+        assert_eq!(Networks::from_files(&s, &w).unwrap().fingerprint(), baked);
+        assert_ne!(Networks::from_files(&w, &s).unwrap().fingerprint(), baked);
+    }
+}

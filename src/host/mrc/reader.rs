@@ -229,10 +229,10 @@ impl MrcFile {
             );
         }
         let h = &self.header;
-        let found = self
-            .file
-            .len()
-            .map_or_else(|_| "fewer".into(), |l| l.saturating_sub(h.data_offset()).to_string());
+        let found = self.file.len().map_or_else(
+            |_| "fewer".into(),
+            |l| l.saturating_sub(h.data_offset()).to_string(),
+        );
         Error::Format(format!(
             "{} is truncated: expected {} bytes of voxel data, found {found} (was it still being \
              written?)",
