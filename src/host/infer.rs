@@ -44,11 +44,29 @@ unsafe fn zeroed_box<T>() -> Box<T> {
 /// Reads and validates a `.mlw` weight file and expands it for the forward pass.
 /// Errors name the file: [`Error::Io`] if it cannot be read, [`Error::Weights`] if it is invalid.
 pub fn load_weights(path: &Path) -> Result<Box<Prepared>> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::io(format!("reading weight file {}", path.display()), e))?;
+    load_weights_hashed(path).map(|(net, _)| net)
+}
+
+/// [`load_weights`], also giving the FNV-1a 64 hash of the file's bytes (its identity in
+/// resume fingerprints). A FIFO or device is refused before it is opened.
+pub(crate) fn load_weights_hashed(path: &Path) -> Result<(Box<Prepared>, u64)> {
+    let bytes = crate::host::fsutil::read_regular(path).map_err(|e| match e {
+        Error::Io { source, .. } => {
+            Error::io(format!("reading weight file {}", path.display()), source)
+        }
+        Error::Invalid(m) => Error::Invalid(format!("weight file {m}")),
+        e => e,
+    })?;
     let wf = WeightFile::parse(&bytes)
         .map_err(|e| Error::Weights(format!("weight file {}: {e}", path.display())))?;
-    Ok(Prepared::boxed(&wf))
+    Ok((Prepared::boxed(&wf), fnv1a64(&bytes)))
+}
+
+/// FNV-1a, 64 bits: a fast, dependency-free identity hash (not cryptographic).
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// Scores `cubes` (N·[`CUBE_LEN`] values, cube after cube, each x fastest then y then z) with

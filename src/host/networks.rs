@@ -2,7 +2,7 @@
 use std::path::Path;
 
 use crate::decide::{self, Criterion, Decision};
-use crate::host::infer::{load_weights, score_cubes};
+use crate::host::infer::{fnv1a64, load_weights_hashed, score_cubes};
 use crate::host::{Error, Result};
 use crate::net::forward::Prepared;
 
@@ -11,6 +11,8 @@ pub struct Networks {
     strong: Box<Prepared>,
     weak: Box<Prepared>,
     descriptions: [String; 2],
+    /// FNV-1a 64 of the strong then the weak weight bytes.
+    hashes: [u64; 2],
 }
 
 impl Networks {
@@ -27,15 +29,22 @@ impl Networks {
                 format!("built-in strong (misalign {})", crate::VERSION),
                 format!("built-in weak (misalign {})", crate::VERSION),
             ],
+            hashes: [
+                fnv1a64(crate::net::baked::STRONG_MLW),
+                fnv1a64(crate::net::baked::WEAK_MLW),
+            ],
         })
     }
 
     /// Weight files on disk (ours, or converted from Keras with tools/keras_to_misalign.py).
     pub fn from_files(strong: &Path, weak: &Path) -> Result<Self> {
+        let (s, hs) = load_weights_hashed(strong)?;
+        let (w, hw) = load_weights_hashed(weak)?;
         Ok(Networks {
-            strong: load_weights(strong)?,
-            weak: load_weights(weak)?,
+            strong: s,
+            weak: w,
             descriptions: [strong.display().to_string(), weak.display().to_string()],
+            hashes: [hs, hw],
         })
     }
 
@@ -47,6 +56,13 @@ impl Networks {
     /// The weak-misalignment network.
     pub fn weak(&self) -> &Prepared {
         &self.weak
+    }
+
+    /// The identity of the two networks' weights: FNV-1a 64 of each weight file's bytes, as
+    /// `"<strong hex>-<weak hex>"`. Equal fingerprints mean equal weights (resume checks it);
+    /// the file names do not matter.
+    pub fn fingerprint(&self) -> String {
+        format!("{:016x}-{:016x}", self.hashes[0], self.hashes[1])
     }
 
     /// Where each network came from, for reports.
@@ -94,5 +110,19 @@ impl Networks {
             strong,
             weak,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fingerprint_is_the_weight_bytes_not_the_file_names() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights");
+        let (s, w) = (dir.join("strong.mlw"), dir.join("weak.mlw"));
+        let baked = Networks::baked().unwrap().fingerprint();
+        assert_eq!(Networks::from_files(&s, &w).unwrap().fingerprint(), baked);
+        assert_ne!(Networks::from_files(&w, &s).unwrap().fingerprint(), baked);
     }
 }

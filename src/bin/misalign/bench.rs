@@ -11,6 +11,7 @@ use misalign::net::topology::{CUBE_LEN, FLOPS_PER_CUBE};
 use misalign::rng::Rng;
 
 use crate::opts::ThreadsOpts;
+use crate::term::outln;
 
 /// Time the built-in strong network on synthetic cubes, on one thread and on `--threads`.
 #[derive(ClapArgs, Debug)]
@@ -26,11 +27,26 @@ pub struct Args {
     pub rounds: usize,
 }
 
+/// Bytes of one cube.
+const CUBE_BYTES: usize = CUBE_LEN * std::mem::size_of::<f32>();
+
+/// The most cubes a round times (512 MiB): more measure nothing new and could exhaust memory.
+const MAX_CUBES: usize = 4096;
+
 pub fn run(args: Args) -> Result<()> {
     if args.cubes == 0 || args.rounds == 0 {
         return Err(Error::Invalid(
             "bench: --cubes and --rounds must be at least 1".into(),
         ));
+    }
+    if args.cubes > MAX_CUBES {
+        return Err(Error::Invalid(format!(
+            "bench: --cubes {} would need {} MiB of cubes; at most {MAX_CUBES} ({} MiB) are \
+             timed",
+            args.cubes,
+            (args.cubes as u128 * CUBE_BYTES as u128) >> 20,
+            (MAX_CUBES * CUBE_BYTES) >> 20
+        )));
     }
     let threads = resolve_threads(args.threads.threads);
     let nets = Networks::baked()?;
@@ -39,7 +55,7 @@ pub fn run(args: Args) -> Result<()> {
     let cubes: Vec<f32> = (0..args.cubes * CUBE_LEN)
         .map(|_| rng.range(-1.73, 1.73) as f32)
         .collect();
-    println!(
+    outln!(
         "kernels: {} ({})",
         Backend::best().name(),
         std::env::consts::ARCH
@@ -52,7 +68,7 @@ pub fn run(args: Args) -> Result<()> {
             score_cubes(nets.strong(), &cubes, false, t)?;
             best = best.min(start.elapsed().as_secs_f64() / args.cubes as f64);
         }
-        println!(
+        outln!(
             "{t} thread(s): {:.3} ms/cube, {:.0} cubes/s, {:.1} GFLOP/s",
             best * 1e3,
             1.0 / best,
@@ -63,7 +79,7 @@ pub fn run(args: Args) -> Result<()> {
     let one = per_cube(1)?;
     if threads > 1 {
         let many = per_cube(threads)?;
-        println!("{threads} threads give {:.2}× one thread", one / many);
+        outln!("{threads} threads give {:.2}× one thread", one / many);
     }
     Ok(())
 }

@@ -8,9 +8,11 @@ use misalign::decide::Criterion;
 use misalign::host::batch::{self, BatchOptions, ItemResult, WatchOptions};
 use misalign::host::check::{BeadSource, CheckParams};
 use misalign::host::extract::{BorderPolicy, Normalization};
+use misalign::host::fsutil::probe_writable;
 use misalign::host::{Error, Result};
 
 use crate::opts::{BeadOpts, DetectorOpts, OutputOpts, QuietOpts, ThreadsOpts, WeightsOpts};
+use crate::term::{errln, errp, outln};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CriterionArg {
@@ -94,20 +96,41 @@ pub struct Args {
     pub output: OutputOpts,
     #[command(flatten)]
     pub threads: ThreadsOpts,
-    /// Watch a folder and check tomograms as they appear (on-the-fly acquisition).
-    #[arg(long)]
+    /// Watch a folder and check tomograms as they appear (on-the-fly acquisition); instead of
+    /// tomograms on the command line, and with the detector (no --coords).
+    #[arg(long, conflicts_with_all = ["tomograms", "coords"])]
     pub watch: Option<PathBuf>,
-    /// With --watch: seconds between polls.
-    #[arg(long, default_value_t = 2.0)]
-    pub poll: f64,
+    /// With --watch: seconds between polls (at least 0.05) [default: 2].
+    #[arg(long, requires = "watch", value_name = "SECONDS", value_parser = parse_seconds,
+          allow_negative_numbers = true)]
+    pub poll: Option<Duration>,
     /// With --watch: stop after this many seconds without a new tomogram.
-    #[arg(long)]
-    pub idle_exit: Option<f64>,
+    #[arg(long, requires = "watch", value_name = "SECONDS", value_parser = parse_seconds,
+          allow_negative_numbers = true)]
+    pub idle_exit: Option<Duration>,
     #[command(flatten)]
     pub quiet: QuietOpts,
     // Last: its help heading applies to every option declared after it.
     #[command(flatten)]
     pub detector: DetectorOpts,
+}
+
+/// Longest accepted --poll / --idle-exit: about 31 years.
+const MAX_SECONDS: f64 = 1e9;
+
+/// A number of seconds from 0 to [`MAX_SECONDS`] (NaN, negative, infinite and huge values
+/// are refused here rather than panicking in `Duration`).
+fn parse_seconds(s: &str) -> std::result::Result<Duration, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=MAX_SECONDS).contains(&v) {
+        return Err(format!(
+            "{s} seconds: give a number from 0 to {MAX_SECONDS:e}"
+        ));
+    }
+    Ok(Duration::from_secs_f64(v))
 }
 
 /// The library's weak threshold (Scipion's), shown as the flag's default; were the library to
@@ -152,22 +175,22 @@ pub fn run(args: Args) -> Result<()> {
             ItemResult::Failed(p, e) => format!("{}: ERROR: {e}", p.display()),
         };
         // The verdict is the product: always on stdout. The counter is progress: stderr.
-        println!("{line}");
+        outln!("{line}");
         // Warnings qualify the verdict: never silenced by --quiet.
         if let ItemResult::Done(o) = item {
             for w in &o.warnings {
-                eprintln!("warning: {}: {w}", o.tomogram.display());
+                errln!("warning: {}: {w}", o.tomogram.display());
             }
         }
         if !quiet && n > 1 {
             let bar = progress_bar(k, n);
             if tty {
-                eprint!("\r{bar}");
+                errp!("\r{bar}");
                 if k == n {
-                    eprintln!();
+                    errln!();
                 }
             } else {
-                eprintln!("{bar}");
+                errln!("{bar}");
             }
         }
     };
@@ -179,13 +202,23 @@ pub fn run(args: Args) -> Result<()> {
         on_item: &on_item,
     };
 
+    if args.watch.is_none() && (args.poll.is_some() || args.idle_exit.is_some()) {
+        return Err(Error::Invalid(
+            "--poll and --idle-exit only apply with --watch DIR".into(),
+        ));
+    }
+    // Before any work: a report that cannot be written is found now, not hours later.
+    probe_writable(&args.output.out)?;
     let results = if let Some(dir) = &args.watch {
         if !quiet {
-            eprintln!("watching {} (Ctrl-C to stop)", dir.display());
+            errln!("watching {} (Ctrl-C to stop)", dir.display());
         }
         let w = WatchOptions {
-            poll: Duration::from_secs_f64(args.poll.max(0.05)),
-            idle_exit: args.idle_exit.map(Duration::from_secs_f64),
+            poll: args
+                .poll
+                .unwrap_or(Duration::from_secs(2))
+                .max(Duration::from_millis(50)),
+            idle_exit: args.idle_exit,
         };
         batch::watch(dir, &acquisition, &params, &nets, &opts, &w)?
     } else {
@@ -212,7 +245,7 @@ pub fn run(args: Args) -> Result<()> {
         _ => None,
     }) {
         if !quiet && results.len() == 1 {
-            eprintln!("report: {}", first.out_dir.join("report.html").display());
+            errln!("report: {}", first.out_dir.join("report.html").display());
         }
     }
     let failed = results
@@ -239,10 +272,14 @@ fn progress_bar(k: usize, n: usize) -> String {
 }
 
 fn print_summary(results: &[ItemResult]) {
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<32} {:<13} {:>6} {:>8} {:>8}",
-        "tomogram", "verdict", "beads", "strong", "weak"
+        "tomogram",
+        "verdict",
+        "beads",
+        "strong",
+        "weak"
     );
     for r in results {
         match r {
@@ -256,7 +293,7 @@ fn print_summary(results: &[ItemResult]) {
                     .decision
                     .weak
                     .map_or("-".into(), |s| format!("{:.3}", s.mean));
-                println!(
+                outln!(
                     "{:<32} {:<13} {:>6} {:>8} {:>8}",
                     name,
                     o.decision.verdict.as_str(),
@@ -266,14 +303,14 @@ fn print_summary(results: &[ItemResult]) {
                 );
             }
             ItemResult::AlreadyDone(p) => {
-                println!(
+                outln!(
                     "{:<32} {:<13}",
                     p.file_name().unwrap_or_default().to_string_lossy(),
                     "(done before)"
                 )
             }
             ItemResult::Failed(p, _) => {
-                println!(
+                outln!(
                     "{:<32} {:<13}",
                     p.file_name().unwrap_or_default().to_string_lossy(),
                     "ERROR"

@@ -11,6 +11,7 @@ use misalign::host::{resolve_threads, AcquisitionInput, Error, Result};
 use misalign::sim::{simulate_tomogram, Misalignment, TomogramParams};
 
 use crate::opts::ThreadsOpts;
+use crate::term::{errln, outln};
 
 /// Simulate an aligned and a misaligned tomogram (bananas, 200 Å) and check both.
 #[derive(ClapArgs, Debug)]
@@ -47,9 +48,14 @@ pub fn run(args: Args) -> Result<()> {
             seed: args.seed,
             ..demo_params()
         };
-        eprintln!(
+        errln!(
             "simulating {name}: {}×{}×{} voxels at {} Å, {} beads of {} Å …",
-            p.dims[0], p.dims[1], p.dims[2], p.sampling_a, p.n_beads, p.bead_diameter_a
+            p.dims[0],
+            p.dims[1],
+            p.dims[2],
+            p.sampling_a,
+            p.n_beads,
+            p.bead_diameter_a
         );
         let (vol, _truth) = simulate_tomogram(&p, threads)?;
         let path = tomo_dir.join(format!("{name}.mrc"));
@@ -65,7 +71,7 @@ pub fn run(args: Args) -> Result<()> {
     let reports = args.out.join("reports");
     let print = |_: usize, _: usize, item: &ItemResult| {
         if let ItemResult::Done(o) = item {
-            println!("{}", o.verdict_line());
+            outln!("{}", o.verdict_line());
         }
     };
     let opts = BatchOptions {
@@ -79,7 +85,7 @@ pub fn run(args: Args) -> Result<()> {
     for r in &results {
         match r {
             ItemResult::Done(o) => {
-                println!("  report: {}", o.out_dir.join("report.html").display())
+                outln!("  report: {}", o.out_dir.join("report.html").display())
             }
             ItemResult::Failed(p, e) => {
                 return Err(Error::Invalid(format!("{}: {e}", p.display())))

@@ -56,9 +56,8 @@ pub fn run(args: Args) -> Result<()> {
     match &args.output {
         Some(path) => write_atomic_with(path, fill),
         None => {
-            let stdout = std::io::stdout();
-            let mut lock = stdout.lock();
-            fill(&mut lock).map_err(|e| Error::io("writing scores to standard output", e))
+            crate::term::out_with(fill);
+            Ok(())
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `misalign info FILE.mrc...`: header summary and data statistics of MRC files.
 use std::path::PathBuf;
 
+use crate::term::{errln, outln};
 use clap::Args as ClapArgs;
 use misalign::host::mrc::{MrcFile, RunningStats};
 use misalign::host::{Error, Result, SliceSource};
@@ -97,11 +98,11 @@ pub fn run(args: Args) -> Result<()> {
     let mut failed = 0;
     for path in &args.files {
         match describe(path, args.json) {
-            Ok(text) if args.json => println!("{text}"),
-            Ok(text) => print!("{text}"),
+            Ok(text) if args.json => outln!("{text}"),
+            Ok(text) => crate::term::out(format_args!("{text}")),
             Err(e) => {
                 failed += 1;
-                eprintln!("misalign info: {}: {e}", path.display());
+                errln!("misalign info: {}: {e}", path.display());
             }
         }
     }

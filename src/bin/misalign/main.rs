@@ -15,6 +15,7 @@ mod peak;
 mod score;
 #[cfg(feature = "sim")]
 mod simulate;
+mod term;
 
 #[derive(Parser)]
 #[command(
@@ -63,13 +64,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "sim")]
         Command::Simulate(a) => simulate::run(a),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("misalign: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    term::exit_code(result)
 }
 
 #[cfg(test)]

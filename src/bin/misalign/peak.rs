@@ -11,6 +11,7 @@ use misalign::host::mrc::MrcFile;
 use misalign::host::{Error, Result, SliceSource};
 
 use crate::opts::{BeadOpts, DetectorOpts, QuietOpts, ThreadsOpts};
+use crate::term::{errln, errp};
 
 /// Options of `misalign peak`.
 #[derive(ClapArgs, Debug)]
@@ -55,17 +56,17 @@ pub fn run(a: Args) -> Result<()> {
         let pct = (f * 100.0) as i32;
         if start.elapsed().as_secs_f64() > 1.0 && pct != last.get() {
             last.set(pct);
-            eprint!("\rpeak: {pct:3}%");
+            errp!("\rpeak: {pct:3}%");
         }
         true
     };
     let progress: Option<&dyn Fn(f32) -> bool> = if quiet { None } else { Some(&report) };
     let det = detect(&src, &acq, &p, progress)?;
     if !quiet && last.get() >= 0 {
-        eprintln!();
+        errln!();
     }
     if let Some(w) = det.normalisation.warning() {
-        eprintln!("warning: {}: {w}", a.vol.display());
+        errln!("warning: {}: {w}", a.vol.display());
     }
     // Xmipp's integer columns: round to the nearest voxel (Xmipp truncated).
     let points: Vec<[f64; 3]> = match format {
@@ -80,7 +81,7 @@ pub fn run(a: Args) -> Result<()> {
     write_coordinates(&a.output, &points, format, &ctx)?;
     if !quiet {
         let c = det.counts;
-        eprintln!(
+        errln!(
             "peak: {} beads → {} ({:.1} s; 2D {}, voted {}, chains {}, centred {}, merged {}, inside {}, mirror {}, Mahalanobis {}{})",
             det.beads.len(),
             a.output.display(),

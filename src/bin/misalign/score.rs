@@ -7,6 +7,7 @@ use misalign::host::xmipp_score::{score_xmipp, SUBTOMO_STATS, TOMO_STATS};
 use misalign::host::Result;
 
 use crate::opts::{ThreadsOpts, WeightsOpts};
+use crate::term::{errln, outln};
 
 /// Score cubes pre-extracted by Xmipp (`<coords>-1.mrc`, `-2.mrc`, … next to the coordinate
 /// file) and write misalignmentSubtomoStatistics.xmd and misalignmentTomoStatistics.xmd beside it.
@@ -53,12 +54,12 @@ pub fn run(args: Args) -> Result<()> {
         .map(|p| p.display().to_string())
         .unwrap_or_default();
     if r.cube_files.is_empty() {
-        eprintln!(
+        errln!(
             "misalign: warning: no cube {}-1.mrc found; wrote class 0 (undetermined)",
             args.subtomo_file_path.with_extension("").display()
         );
     }
-    println!(
+    outln!(
         "{} cubes: class {} ({}), average score {:.6}; wrote {SUBTOMO_STATS} and {TOMO_STATS} in {dir}",
         r.cube_files.len(),
         r.class_code,

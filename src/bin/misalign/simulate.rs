@@ -10,6 +10,7 @@ use misalign::sim::pictures::{crop, write_slices};
 use misalign::sim::{simulate_tomogram, PhantomParams, TomogramParams};
 
 use crate::opts::ThreadsOpts;
+use crate::term::errln;
 
 /// Options of `misalign simulate`.
 #[derive(ClapArgs, Debug)]
@@ -68,6 +69,9 @@ pub struct Args {
     /// Random per-image X/Y shifts, σ in Å.
     #[arg(long, default_value_t = 0.0)]
     pub jitter: f32,
+    /// Write outputs larger than 4 GiB.
+    #[arg(long)]
+    pub force: bool,
     /// Random seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -95,6 +99,11 @@ fn numbers<const N: usize>(what: &str, s: &str) -> Result<[f64; N]> {
     })
 }
 
+const GIB: f64 = (1u64 << 30) as f64;
+
+/// Tomograms up to this size are written without --force.
+const MAX_UNFORCED_BYTES: f64 = 4.0 * GIB;
+
 /// Builds the parameters from the options (all checks on values are the library's).
 pub fn params(a: &Args) -> Result<TomogramParams> {
     let d = numbers::<3>("dims", &a.dims)?;
@@ -102,6 +111,36 @@ pub fn params(a: &Args) -> Result<TomogramParams> {
         return Err(Error::Invalid(format!(
             "simulate: --dims must be positive integers, got {:?}",
             a.dims
+        )));
+    }
+    let bytes = d.iter().product::<f64>() * 4.0;
+    if bytes > MAX_UNFORCED_BYTES && !a.force {
+        return Err(Error::Invalid(format!(
+            "simulate: --dims {} makes a {:.1} GiB tomogram (and needs as much memory); add \
+             --force to write it",
+            a.dims,
+            bytes / GIB
+        )));
+    }
+    // A shift larger than the whole volume is no misalignment anyone acquires, and would size
+    // the projections by it.
+    let extent = d.iter().fold(0.0f64, |m, &v| m.max(v)) * a.sampling as f64;
+    for (name, v) in [("banana", a.banana), ("bird", a.bird), ("jitter", a.jitter)] {
+        if !v.is_finite() || (v as f64).abs() > extent || (name == "jitter" && v < 0.0) {
+            return Err(Error::Invalid(format!(
+                "simulate: --{name} {v} Å: give {}at most the volume's extent, {extent} Å",
+                if name == "jitter" {
+                    "a value ≥ 0 and "
+                } else {
+                    ""
+                }
+            )));
+        }
+    }
+    if !a.twister.is_finite() || a.twister.abs() > 90.0 {
+        return Err(Error::Invalid(format!(
+            "simulate: --twister {}°: give an angle from -90 to 90",
+            a.twister
         )));
     }
     let t = numbers::<3>("tilt", &a.tilt)?;
@@ -158,7 +197,7 @@ pub fn run(a: Args) -> Result<()> {
             write_slices(&cube, c, dir, &format!("bead{i}_crop"), 4)?;
         }
     }
-    eprintln!(
+    errln!(
         "simulate: wrote {} ({}×{}×{} at {} Å, {} beads inside, label {})",
         a.output.display(),
         p.dims[0],

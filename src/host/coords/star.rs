@@ -149,10 +149,9 @@ pub fn parse_star(text: &str, name: &str) -> Result<Vec<StarBlock>> {
     Ok(blocks)
 }
 
-/// Reads a file as text, with the file named in errors.
-pub(crate) fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
-}
+/// Every text reader (coordinates, STAR, XMD, list files) reads through this: regular files
+/// only, UTF-8, byte-order mark removed, the file named in errors.
+pub(crate) use crate::host::fsutil::read_text;
 
 const PIX: [&str; 3] = ["rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ"];
 const ANG: [&str; 3] = [

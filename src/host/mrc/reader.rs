@@ -44,6 +44,19 @@ impl Handle {
         }
     }
 
+    /// The file's current size.
+    fn len(&self) -> std::io::Result<u64> {
+        #[cfg(unix)]
+        let meta = self.file.metadata();
+        #[cfg(not(unix))]
+        let meta = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .metadata();
+        meta.map(|m| m.len())
+    }
+
     #[cfg(unix)]
     fn read_exact_at(&self, buf: &mut [u8], off: u64) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt;
@@ -68,7 +81,7 @@ impl MrcFile {
     pub fn open(path: impl AsRef<Path>) -> Result<MrcFile> {
         let path = path.as_ref();
         let name = path.display().to_string();
-        let file = File::open(path).map_err(|e| Error::io(format!("opening {name}"), e))?;
+        let file = crate::host::fsutil::open_regular(path)?;
         let len = file
             .metadata()
             .map_err(|e| Error::io(format!("reading size of {name}"), e))?
@@ -144,12 +157,7 @@ impl MrcFile {
                 let off = self.header.data_offset() + first as u64 * 4;
                 self.file
                     .read_exact_at(bytemuck::cast_slice_mut(dst), off)
-                    .map_err(|e| {
-                        Error::io(
-                            format!("reading data of {} at byte {off}", self.path.display()),
-                            e,
-                        )
-                    })?;
+                    .map_err(|e| self.data_error(off, e))?;
             }
             return Ok(());
         }
@@ -204,14 +212,33 @@ impl MrcFile {
     fn read_voxels(&self, first: usize, raw: &mut [u8], out: &mut [f32]) -> Result<()> {
         let h = &self.header;
         let off = h.data_offset() + first as u64 * h.mode.bytes() as u64;
-        self.file.read_exact_at(raw, off).map_err(|e| {
-            Error::io(
-                format!("reading data of {} at byte {off}", self.path.display()),
-                e,
-            )
-        })?;
+        self.file
+            .read_exact_at(raw, off)
+            .map_err(|e| self.data_error(off, e))?;
         decode(h.mode, h.byte_order, h.unsigned_bytes, raw, out);
         Ok(())
+    }
+
+    /// A failed data read at byte `off`. The header was checked against the size at open, so
+    /// an early end of file means the file shrank since (still being written, or cut).
+    fn data_error(&self, off: u64, e: std::io::Error) -> Error {
+        if e.kind() != std::io::ErrorKind::UnexpectedEof {
+            return Error::io(
+                format!("reading data of {} at byte {off}", self.path.display()),
+                e,
+            );
+        }
+        let h = &self.header;
+        let found = self.file.len().map_or_else(
+            |_| "fewer".into(),
+            |l| l.saturating_sub(h.data_offset()).to_string(),
+        );
+        Error::Format(format!(
+            "{} is truncated: expected {} bytes of voxel data, found {found} (was it still being \
+             written?)",
+            self.path.display(),
+            h.data_len()
+        ))
     }
 
     /// Reads the whole volume into memory.
@@ -289,5 +316,32 @@ fn decode(mode: MrcMode, order: ByteOrder, unsigned_bytes: bool, raw: &[u8], out
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::mrc::{write_volume, MrcMode};
+
+    #[test]
+    fn a_file_cut_after_open_says_it_is_truncated() {
+        let path = std::env::temp_dir().join(format!("misalign-cut-{}.mrc", std::process::id()));
+        let vol = Volume::zeros([8, 8, 4], [1.0; 3]).unwrap();
+        write_volume(&path, &vol, MrcMode::Float32).unwrap();
+        let mrc = MrcFile::open(&path).unwrap();
+        let data = 8 * 8 * 4 * 4;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(HEADER_LEN as u64 + 100)
+            .unwrap();
+        let e = mrc.read_volume().unwrap_err().to_string();
+        let want = format!("is truncated: expected {data} bytes of voxel data, found 100");
+        assert!(e.contains(&want), "{e}");
+        let mut slice = vec![0.0; 64];
+        assert!(mrc.read_slice(3, &mut slice).is_err());
+        std::fs::remove_file(&path).unwrap();
     }
 }

@@ -43,7 +43,8 @@ impl MrcWriter {
         voxel_size: [f32; 3],
         mode: MrcMode,
     ) -> Result<MrcWriter> {
-        let path = path.as_ref().to_path_buf();
+        // Through a symbolic link: its target is replaced, the link stays.
+        let path = crate::host::fsutil::follow_links(path.as_ref());
         let name = path.display().to_string();
         if !matches!(mode, MrcMode::Float32 | MrcMode::Float16) {
             return Err(Error::Invalid(format!(
@@ -205,7 +206,8 @@ fn temp_path(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "out.mrc".into());
-    let tmp = format!(".{name}.{}.{n}.tmp", std::process::id());
+    // The pid last, as fsutil's sweep of stale temporaries reads it.
+    let tmp = format!(".{name}.{n}.{}.tmp", std::process::id());
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.join(tmp),
         _ => PathBuf::from(tmp),
