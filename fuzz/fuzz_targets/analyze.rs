@@ -46,7 +46,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     let sampling = sampling_a(u)?;
     let bead = bead_diameter_a(u, sampling)?;
     let given = if u.arbitrary()? {
-        Some(positions(u, vol.dims, 8)?)
+        Some(positions(u, vol.dims, 4)?)
     } else {
         None
     };
