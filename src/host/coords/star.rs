@@ -245,6 +245,14 @@ pub fn read_star(path: &Path, ctx: &CoordContext) -> Result<Vec<[f64; 3]>> {
             } else {
                 v
             };
+            // A finite Å value over a tiny sampling can still overflow to infinity; every
+            // stage after the reader relies on finite coordinates (found by fuzzing).
+            if !p[k].is_finite() {
+                return Err(Error::Invalid(format!(
+                    "{name}: row {}: {v} Å at {sampling} Å/voxel is not a representable                      voxel position (check the sampling)",
+                    i + 1
+                )));
+            }
         }
         out.push(p);
     }
