@@ -26,6 +26,9 @@ impl Default for Acquisition {
     }
 }
 
+/// Accepted voxel sizes and bead diameters, in Å.
+pub const PHYSICAL_RANGE_A: (f64, f64) = (1e-3, 1e6);
+
 impl Acquisition {
     /// Both quantities, checked to be positive finite numbers.
     pub fn new(sampling_a: f64, bead_diameter_a: f64) -> Result<Self> {
@@ -37,17 +40,21 @@ impl Acquisition {
         Ok(a)
     }
 
-    /// Errors (naming the quantity) unless both values are positive and finite.
+    /// Errors (naming the quantity) unless both values are within [`PHYSICAL_RANGE_A`]: far
+    /// wider than any microscope, narrow enough that every derived size (cube sampling, box
+    /// edges, in f32) stays a finite positive number. 1e300 Å/voxel passed as "positive and
+    /// finite" and gave an infinite cube sampling (found by the `analyze` fuzz target).
     pub fn validate(&self) -> Result<()> {
-        if !(self.sampling_a.is_finite() && self.sampling_a > 0.0) {
+        let (lo, hi) = PHYSICAL_RANGE_A;
+        if !(lo..=hi).contains(&self.sampling_a) {
             return Err(Error::Invalid(format!(
-                "sampling must be a positive number of Å/voxel, got {}",
+                "sampling must be {lo} … {hi} Å/voxel, got {}",
                 self.sampling_a
             )));
         }
-        if !(self.bead_diameter_a.is_finite() && self.bead_diameter_a > 0.0) {
+        if !(lo..=hi).contains(&self.bead_diameter_a) {
             return Err(Error::Invalid(format!(
-                "fiducial size must be a positive number of Å, got {}",
+                "fiducial size must be {lo} … {hi} Å, got {}",
                 self.bead_diameter_a
             )));
         }
@@ -154,6 +161,9 @@ mod tests {
         assert!(Acquisition::new(0.0, 100.0).is_err());
         assert!(Acquisition::new(10.0, f64::INFINITY).is_err());
         assert!(Acquisition::new(-1.0, 100.0).is_err());
+        // Finite but unphysical: derived f32 sizes would overflow or vanish.
+        assert!(Acquisition::new(1e300, 100.0).is_err());
+        assert!(Acquisition::new(10.0, 1e-300).is_err());
         assert_eq!(
             Acquisition::new(8.0, 100.0).unwrap().bead_diameter_px(),
             12.5
