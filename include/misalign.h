@@ -345,7 +345,8 @@ typedef struct misalign_check_result {
    */
   size_t n_scored;
   /**
-   * Beads skipped because their cube left the volume.
+   * Beads skipped because their cube left the volume or they repeat an earlier given bead
+   * (closer than half a diameter).
    */
   size_t n_skipped;
   /**

@@ -111,7 +111,7 @@ fn run(u: &mut Unstructured<'_>) -> Result<()> {
     );
     if let Some(p) = &given {
         assert_eq!(
-            a.beads.len() + a.skipped.len(),
+            a.beads.len() + a.skipped.len() + a.duplicates.len(),
             p.len(),
             "a given bead went missing"
         );

@@ -103,7 +103,8 @@ pub struct misalign_check_result {
     pub n_beads: usize,
     /// Beads scored (= `n_beads - n_skipped`).
     pub n_scored: usize,
-    /// Beads skipped because their cube left the volume.
+    /// Beads skipped because their cube left the volume or they repeat an earlier given bead
+    /// (closer than half a diameter).
     pub n_skipped: usize,
     /// Voxel size of the cubes in Å (bead diameter / 16).
     pub cube_sampling_a: f32,
@@ -359,7 +360,8 @@ pub unsafe extern "C" fn misalign_check(
         let (has_strong, strong) = stage(d.strong);
         let (has_weak, weak) = stage(d.weak);
         let n_scored = analysis.beads.len();
-        let n_skipped = analysis.skipped.len();
+        // Duplicates of an earlier given bead count as skipped: n_beads stays what was given.
+        let n_skipped = analysis.skipped.len() + analysis.duplicates.len();
         let res = misalign_check_result {
             // The C codes are Xmipp's classes (test below keeps the constants in step).
             verdict: misalign_verdict::from(d.verdict.xmipp_class()),
