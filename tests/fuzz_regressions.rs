@@ -32,3 +32,25 @@ fn star_centred_angst_overflow_is_an_error() {
     let p = read_coordinates_as(&path, CoordFormat::Star, &ok).expect("ordinary sampling");
     assert!(p.iter().flatten().all(|v| v.is_finite()), "{p:?}");
 }
+
+/// `analyze` target: given bead positions far outside i64 cells overflowed the duplicate
+/// search's cell index (a panic in debug builds); they must be a clean error naming the row.
+#[test]
+fn absurd_given_positions_are_an_error_not_an_overflow() {
+    use misalign::host::check::{analyze, CheckParams};
+    use misalign::host::networks::Networks;
+    use misalign::host::{Acquisition, Volume};
+    let vol = Volume::from_data([16; 3], [10.0; 3], vec![1.0; 16 * 16 * 16]).unwrap();
+    let acq = Acquisition::new(10.0, 100.0).unwrap();
+    let nets = Networks::baked().unwrap();
+    let given = [[1e300, 8.0, 8.0], [9.2e18, 8.0, 8.0], [8.0, 8.0, 8.0]];
+    let r = analyze(
+        &vol,
+        &acq,
+        Some(&given),
+        &CheckParams::default(),
+        &nets,
+        None,
+    );
+    assert!(r.is_err(), "{r:?}");
+}

@@ -395,7 +395,13 @@ fn deduplicate(positions: &[[f64; 3]], min_dist: f64) -> (Vec<[f64; 3]>, Vec<usi
         'search: for dx in -1..=1 {
             for dy in -1..=1 {
                 for dz in -1..=1 {
-                    let nk = [k[0] + dx, k[1] + dy, k[2] + dz];
+                    // Saturating: absurd coordinates (refused later as outside the volume)
+                    // must not overflow the cell index (found by the analyze fuzz target).
+                    let nk = [
+                        k[0].saturating_add(dx),
+                        k[1].saturating_add(dy),
+                        k[2].saturating_add(dz),
+                    ];
                     for &j in grid.get(&nk).map_or(&[][..], |v| v.as_slice()) {
                         let q: &[f64; 3] = &kept[j];
                         let d2: f64 = (0..3).map(|a| (p[a] - q[a]).powi(2)).sum();
